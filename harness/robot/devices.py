@@ -1,0 +1,128 @@
+"""Device keywords, in the vocabulary the embedded world knows (Renode)."""
+
+from __future__ import annotations
+
+from robot.api import logger
+from robot.api.deco import keyword
+
+from ..device import PROMPT, Device
+from ..errors import InputError
+from ..targets import DEFAULT_BOARD
+from . import context
+
+
+class DeviceKeywords:
+    def __init__(self):
+        self.devices: dict[str, Device] = {}
+        self.current: str | None = None
+        self._test_devices: list[str] = []
+        self._in_test = False
+
+    # the library's listener calls these
+    def _stop_devices(self, names, failed: bool) -> None:
+        for name in names:
+            dev = self.devices.pop(name, None)
+            if dev is not None:
+                dev.stop(failed=failed)
+                if self.current == name:
+                    self.current = next(iter(self.devices), None)
+
+    def _device(self, name: str | None = None) -> Device:
+        name = name or self.current
+        if name is None or name not in self.devices:
+            known = ", ".join(self.devices) or "none"
+            raise InputError(f"no device named {name!r} (started devices: {known})")
+        return self.devices[name]
+
+    def _timeout(self, dev: Device, timeout, kind: str) -> float:
+        if timeout in (None, "", "None"):
+            return getattr(dev.target.timeouts, kind)
+        return float(timeout)
+
+    @keyword
+    def start_device(self, name: str = "dev", board: str | None = None, image: str | None = None,
+                     profile: str = "fast", wait_for_prompt: bool = True, network=None, config=None):
+        """Boot a device in QEMU and attach its console; returns the device name.
+
+        ``board`` defaults to ``${BOARD}`` (then mps2-an385); ``image`` to the reference
+        firmware of ``profile`` (``${IMAGE}`` overrides it for every device, so a suite
+        runs against a user's own image). Waits for the boot prompt unless told not to.
+        """
+        if name in self.devices:
+            raise InputError(f"a device named {name!r} is already running")
+        board = board or context.variable("${BOARD}") or DEFAULT_BOARD
+        image = image or context.variable("${IMAGE}") or None
+        dev = Device(board, image, name=name, profile=profile, artifacts_dir=context.artifacts_dir(name),
+                     network=network, config=config, log=logger.info)
+        self.devices[name] = dev
+        if self._in_test:
+            self._test_devices.append(name)
+        self.current = name
+        dev.start()
+        logger.info(f"started {name} on {dev.target.name}: image {dev.image.path} "
+                    f"(sha256 {dev.image.sha256[:16]}…, {dev.image.size} bytes); artifacts: "
+                    + ", ".join(context.link(p, p.name) for p in (dev.console_log, dev.artifacts_dir / "qemu.cmdline",
+                                                                     dev.artifacts_dir / "provenance.json")),
+                    html=True)
+        if str(wait_for_prompt).lower() not in ("false", "0", "no"):
+            dev.wait_for_prompt(dev.target.timeouts.boot)
+        return name
+
+    @keyword
+    def wait_for_line_on_uart(self, pattern: str, timeout=None, treat_as_regex: bool = False,
+                              device: str | None = None) -> str:
+        """Wait for a console line containing ``pattern``; returns the line."""
+        dev = self._device(device)
+        return dev.console.wait_for_line(pattern, self._timeout(dev, timeout, "command"), regex=treat_as_regex).line
+
+    @keyword
+    def wait_for_prompt_on_uart(self, prompt: str = PROMPT, timeout=None, device: str | None = None) -> None:
+        dev = self._device(device)
+        dev.console.wait_for_prompt(prompt, self._timeout(dev, timeout, "prompt"))
+
+    @keyword
+    def write_line_to_uart(self, line: str, wait_for_echo: bool = True, device: str | None = None) -> None:
+        dev = self._device(device)
+        dev.console.write_line(line, wait_for_echo=wait_for_echo, timeout=dev.target.timeouts.command)
+
+    @keyword
+    def execute_command_on_device(self, command: str, timeout=None, device: str | None = None) -> str:
+        """Type a shell command and wait for the next prompt; returns the output."""
+        dev = self._device(device)
+        out = "\n".join(dev.run_command(command, self._timeout(dev, timeout, "command")))
+        logger.info(f"{dev.name}> {command}\n{out}")
+        return out
+
+    @keyword
+    def should_not_be_on_uart(self, pattern: str, timeout=2.0, treat_as_regex: bool = False,
+                              device: str | None = None) -> None:
+        self._device(device).console.should_not_appear(pattern, float(timeout), regex=treat_as_regex)
+
+    @keyword
+    def register_failing_uart_string(self, pattern: str, treat_as_regex: bool = False,
+                                     device: str | None = None) -> None:
+        """A "death string": any later wait on this device fails as soon as it appears."""
+        self._device(device).console.register_failing(pattern, regex=treat_as_regex)
+
+    @keyword
+    def unregister_failing_uart_string(self, pattern: str, device: str | None = None) -> None:
+        self._device(device).console.unregister_failing(pattern)
+
+    @keyword
+    def reset_device(self, device: str | None = None) -> None:
+        """Reset via QMP system_reset (the image and config block are reloaded)."""
+        self._device(device).reset()
+
+    @keyword
+    def stop_device(self, device: str | None = None) -> None:
+        dev = self._device(device)
+        self._stop_devices([dev.name], failed=False)
+
+    @keyword
+    def wait_for_device_exit(self, timeout=10.0, device: str | None = None) -> int:
+        """Wait until QEMU ends by itself (semihosting exit); returns its exit code."""
+        return self._device(device).wait_for_exit(float(timeout))
+
+    @keyword
+    def device_artifacts_directory(self, device: str | None = None) -> str:
+        return str(self._device(device).artifacts_dir)
