@@ -10,11 +10,11 @@ RESULTS ?= results
 
 APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
   gdb-multiarch mosquitto mosquitto-clients dnsmasq-base iproute2 tcpdump nmap hping3 netcat-openbsd \
-  flatbuffers-compiler dpkg-dev xz-utils openssl ca-certificates python3-venv
+  flatbuffers-compiler dpkg-dev xz-utils openssl ca-certificates python3-venv iputils-ping
 
 .PHONY: setup apt venv images generated libdoc test pytest suites run clean clean-lab conformance-real bench
 
-setup: apt venv images libdoc
+setup: apt venv generated images libdoc
 	@echo "setup complete: 'make run' runs the main job, 'make test' the tests"
 
 # Debian packages: install only what is missing (fast when everything is there)
@@ -45,16 +45,16 @@ libdoc: venv
 	@echo "keyword docs: docs/libdoc/Testbed.html"
 
 # The test command CI runs: pytest, then the Robot suites in parallel (pabot), merged.
-test: venv images
+test: venv generated images
 	@status=0; \
 	$(PY) -m pytest -q -p no:cacheprovider || status=1; \
 	$(PY) -m harness.suites --jobs $(JOBS) --outputdir $(RESULTS)/robot robot_suites || status=1; \
 	exit $$status
 
-pytest: venv images
+pytest: venv generated images
 	$(PY) -m pytest -q
 
-suites: venv images
+suites: venv generated images
 	$(PY) -m harness.suites --jobs $(JOBS) --outputdir $(RESULTS)/robot $(or $(SUITES),robot_suites)
 
 run: setup
