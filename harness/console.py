@@ -239,6 +239,27 @@ class Console:
 
         return self._deadline_wait(timeout, what, check)
 
+    def wait_for_all(self, patterns: list[str], timeout: float, since: int | None = None) -> list[Match]:
+        """Wait until each regex matched some line (in any order) at or after line ``since``
+        (default: the cursor); consumes up to the last of them."""
+        compiled = [re.compile(p) for p in patterns]
+        found: list[Match | None] = [None] * len(patterns)
+        start_cursor = self.cursor if since is None else since
+
+        def check():
+            for idx in range(start_cursor, len(self.lines)):
+                line = self.lines[idx]
+                for i, c in enumerate(compiled):
+                    m = c.search(line.text) if found[i] is None else None
+                    if m:
+                        found[i] = Match(line.text, m.groups(), idx, line.t)
+            if all(found):
+                self.cursor = max(self.cursor, max(f.index for f in found) + 1)
+                return list(found)
+            return None
+
+        return self._deadline_wait(timeout, "lines matching " + " and ".join(f"/{p}/" for p in patterns), check)
+
     def wait_for_prompt(self, prompt: str, timeout: float) -> Match:
         """Wait for the prompt at the start of the current (unterminated) line, or any later line."""
 
@@ -286,6 +307,14 @@ class Console:
                 return None
 
             self._deadline_wait(timeout, f"echo of {text!r}", check)
+
+    def last_line_index(self, pattern: str) -> int | None:
+        """Index of the last line containing pattern (e.g. the latest boot banner)."""
+        with self._cond:
+            for i in range(len(self.lines) - 1, -1, -1):
+                if pattern in self.lines[i].text:
+                    return i
+        return None
 
     def mark(self) -> int:
         """Index of the next line to arrive (for output_since)."""

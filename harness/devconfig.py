@@ -39,7 +39,7 @@ class DeviceConfig:
     password: str = ""
     device_key: str = ""
     ntp: str = ""
-    time_hint_ms: int = 0
+    time_hint_ms: int | None = None  # None: now, when the block is written; 0: no hint (SNTP only)
     telemetry_interval: int = 5
     seed: str = field(default_factory=lambda: secrets.token_hex(32))
     secmod_autostart: int = 1
@@ -67,7 +67,7 @@ class DeviceConfig:
 
     def to_block(self, max_size: int) -> bytes:
         self.validate()
-        if not self.time_hint_ms:
+        if self.time_hint_ms is None:
             self.time_hint_ms = int(time.time() * 1000)
         body = "".join(f"{f.name}={getattr(self, f.name)}\n" for f in fields(self))
         block = MAGIC + body.encode("ascii") + b"\x00"

@@ -22,7 +22,12 @@ class DeviceKeywords:
     def _stop_devices(self, names, failed: bool) -> None:
         for name in names:
             dev = self.devices.pop(name, None)
-            if dev is not None:
+            if dev is None:
+                continue
+            lab = next((lab for lab in getattr(self, "labs", {}).values() if name in lab.devices), None)
+            if lab is not None:
+                lab.stop_device(name, failed=failed)  # also saves its slice of the hub recording
+            else:
                 dev.stop(failed=failed)
                 if self.current == name:
                     self.current = next(iter(self.devices), None)

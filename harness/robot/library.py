@@ -10,6 +10,7 @@ from robot.api import logger
 
 from ..errors import InfrastructureError
 from .devices import DeviceKeywords
+from .labs import LabKeywords
 
 INFRA_TAG = "infrastructure-error"
 INFRA_PREFIX = "INFRASTRUCTURE ERROR: "
@@ -28,6 +29,7 @@ class _Listener:
     def start_test(self, data, result):
         self.lib._in_test = True
         self.lib._test_devices = []
+        self.lib._test_labs = []
         self.lib._infra_error = None
 
     def end_test(self, data, result):
@@ -41,7 +43,7 @@ class _Listener:
         self.lib._end_suite_resources(not result.passed)
 
 
-class Testbed(DeviceKeywords):
+class Testbed(DeviceKeywords, LabKeywords):
     """Keywords to boot devices in QEMU, talk to their console, and (as the
     testbed grows) run labs, the hub, the back end and traffic."""
 
@@ -51,15 +53,19 @@ class Testbed(DeviceKeywords):
 
     def __init__(self):
         DeviceKeywords.__init__(self)
+        LabKeywords.__init__(self)
         self._infra_error = None
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
 
     def _end_test_resources(self, failed: bool) -> None:
         self._stop_devices(list(self._test_devices), failed)
         self._test_devices = []
+        self._stop_labs(list(self._test_labs), failed)
+        self._test_labs = []
 
     def _end_suite_resources(self, failed: bool) -> None:
         self._stop_devices(list(self.devices), failed)
+        self._stop_labs(list(self.labs), failed)
 
     def __getattribute__(self, name):
         attr = object.__getattribute__(self, name)

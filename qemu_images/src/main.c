@@ -19,15 +19,17 @@ int main(void)
     con_printf("device: id=%s\n", g_config.device_id);
     shell_init();
     sys_cmds_init();
-#ifdef WITH_NET
     net_init();
+#ifdef WITH_SECMOD
+    secmod_glue_init();
 #endif
     shell_prompt();
     for (;;) {
         int busy = 0;
         shell_poll();
-#ifdef WITH_NET
         busy |= net_poll();
+#ifdef WITH_SECMOD
+        secmod_glue_poll();
 #endif
         /* sleep until the next interrupt (SysTick, UART RX, NIC); a pending
          * interrupt still wakes wfi with interrupts masked, so nothing is missed */

@@ -1,0 +1,380 @@
+"""The hub's front door: speaks IoT Hub's MQTT dialect to devices and relays
+to mosquitto (the real broker) behind it.
+
+Per connection it checks what IoT Hub checks — client id is a registered,
+enabled device; username ``{hub host}/{device id}/?api-version=…``; a SAS token
+(or the plain lab's no-auth mode) — then opens the device's own session on
+mosquitto (username = device id, so mosquitto's ACL patterns apply too) and
+relays packets both ways, enforcing that a device publishes and subscribes
+only under its own identity (IoT Hub closes the connection otherwise).
+Device-facing ``$iothub/…`` topics are mapped to per-device internal topics
+``hubint/{device}/…`` so twin and method traffic never crosses devices.
+
+Every connect, refusal, disconnect and denial is a hub event: published as
+JSON on ``lab/hub/events`` (the recorder keeps it) and appended to the
+gateway's log. Runs in the lab namespace:
+
+    python -m harness.hub.gateway CONFIG.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import signal
+import ssl
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import mqtt_packets as M
+from .registry import Registry, load_registry
+from .sas import check_token
+from .topics import HUB_EVENTS_TOPIC
+
+INTERNAL_PREFIX = "hubint/"
+CONNECT_TIMEOUT = 10.0
+
+REFUSAL_CODES = {
+    "bad_protocol": M.CONNACK_BAD_PROTOCOL,
+    "device_unknown": M.CONNACK_NOT_AUTHORIZED,
+    "device_disabled": M.CONNACK_NOT_AUTHORIZED,
+    "bad_username": M.CONNACK_BAD_CREDENTIALS,
+    "client_id_mismatch": M.CONNACK_IDENTIFIER_REJECTED,
+    "sas_missing": M.CONNACK_NOT_AUTHORIZED,
+    "sas_malformed": M.CONNACK_NOT_AUTHORIZED,
+    "sas_wrong_resource": M.CONNACK_NOT_AUTHORIZED,
+    "sas_invalid_signature": M.CONNACK_NOT_AUTHORIZED,
+    "sas_expired": M.CONNACK_NOT_AUTHORIZED,
+    "x509_missing": M.CONNACK_NOT_AUTHORIZED,
+    "x509_thumbprint_mismatch": M.CONNACK_NOT_AUTHORIZED,
+    "x509_expired": M.CONNACK_NOT_AUTHORIZED,
+    "broker_unavailable": M.CONNACK_SERVER_UNAVAILABLE,
+}
+
+
+@dataclass
+class Decision:
+    device_id: str | None
+    reason: str = ""          # empty: accepted
+    auth: str = "none"
+    credential_id: str = ""
+    api_version: str = ""
+    nul_username: bool = False
+
+
+def authenticate(conn: M.Connect, registry: Registry, hub_host: str, tls_info: dict | None = None,
+                 now: float | None = None) -> Decision:
+    """IoT Hub's CONNECT checks, in its order. Pure function: tested without sockets."""
+    if conn.protocol != "MQTT" or conn.level != 4:
+        return Decision(None, "bad_protocol")
+    device = registry.get(conn.client_id)
+    raw_user = conn.username or b""
+    nul = raw_user.endswith(b"\x00")
+    username = raw_user.rstrip(b"\x00").decode("utf-8", errors="replace")
+    if device is None:
+        return Decision(conn.client_id, "device_unknown", nul_username=nul)
+    if device.status != "enabled":
+        return Decision(device.id, "device_disabled", nul_username=nul)
+    host, _, rest = username.partition("/")
+    user_device, _, query = rest.partition("/")
+    api = ""
+    for part in query.lstrip("?").split("&"):
+        if part.startswith("api-version="):
+            api = part.split("=", 1)[1]
+    if host.lower() != hub_host.lower() or not rest:
+        return Decision(device.id, "bad_username", nul_username=nul)
+    if user_device != conn.client_id:
+        return Decision(device.id, "client_id_mismatch", nul_username=nul)
+    decision = Decision(device.id, auth=device.auth, api_version=api, nul_username=nul)
+    if device.auth == "sas":
+        if not conn.password:
+            decision.reason = "sas_missing"
+            return decision
+        token = conn.password.decode("utf-8", errors="replace").rstrip("\x00")
+        result = check_token(token, hub_host, device.id, device.key, now=now)
+        decision.reason = result.reason
+        decision.credential_id = hashlib.sha256(device.key.encode()).hexdigest()[:16]
+    elif device.auth == "x509":
+        cert = (tls_info or {}).get("peer_thumbprint")
+        if not cert:
+            decision.reason = "x509_missing"
+        elif cert.lower() != device.thumbprint.lower():
+            decision.reason = "x509_thumbprint_mismatch"
+        elif (tls_info or {}).get("peer_expired"):
+            decision.reason = "x509_expired"
+        decision.credential_id = (cert or "")[:16]
+    else:
+        decision.credential_id = hashlib.sha256(conn.password or b"").hexdigest()[:16] if conn.password else ""
+    return decision
+
+
+def publish_allowed(device_id: str, topic: str) -> bool:
+    own = f"devices/{device_id}/"
+    if topic.startswith(own + "messages/events/") or topic == own + "messages/events":
+        return True
+    if topic.startswith(own + "modules/"):
+        parts = topic[len(own):].split("/")
+        return len(parts) >= 4 and parts[2:4] == ["messages", "events"]
+    return topic.startswith("$iothub/twin/") or topic.startswith("$iothub/methods/res/")
+
+
+def subscribe_allowed(device_id: str, topic_filter: str) -> bool:
+    own = f"devices/{device_id}/"
+    if topic_filter.startswith(own + "messages/devicebound/") or topic_filter.startswith(own + "modules/"):
+        return True
+    return topic_filter in ("$iothub/twin/res/#", "$iothub/methods/POST/#", "$iothub/twin/PATCH/properties/desired/#")
+
+
+def to_internal(device_id: str, topic: str) -> str:
+    return f"{INTERNAL_PREFIX}{device_id}/{topic[len('$iothub/'):]}" if topic.startswith("$iothub/") else topic
+
+
+def to_device(device_id: str, topic: str) -> str:
+    prefix = f"{INTERNAL_PREFIX}{device_id}/"
+    return "$iothub/" + topic[len(prefix):] if topic.startswith(prefix) else topic
+
+
+class EventSink:
+    """Hub events: appended to a JSONL log and published on lab/hub/events (queued while the broker is down)."""
+
+    def __init__(self, broker_socket: str | None, log_path: Path):
+        self.log = open(log_path, "a", buffering=1)
+        self.queue: queue.Queue = queue.Queue()
+        self.client = None
+        if broker_socket:
+            import paho.mqtt.client as mqtt
+
+            self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hub-gateway-{id(self)}",
+                                      transport="unix")
+            self.client.reconnect_delay_set(0.2, 2)
+            self.client.connect_async(broker_socket)
+            self.client.loop_start()
+            threading.Thread(target=self._sender, daemon=True).start()
+
+    def emit(self, **event) -> None:
+        event.setdefault("t", time.time())
+        line = json.dumps(event, sort_keys=True)
+        self.log.write(line + "\n")
+        if self.client is not None:
+            self.queue.put(line)
+
+    def _sender(self) -> None:
+        while True:
+            line = self.queue.get()
+            while True:
+                if self.client.is_connected():
+                    info = self.client.publish(HUB_EVENTS_TOPIC, line, qos=1)
+                    try:
+                        info.wait_for_publish(2.0)
+                        if info.is_published():
+                            break
+                    except (RuntimeError, ValueError):
+                        pass
+                time.sleep(0.1)
+
+
+class Gateway:
+    def __init__(self, registry: Registry, hub_host: str, upstream: str, events: EventSink, log):
+        self.registry = registry
+        self._registry_mtime = registry.path.stat().st_mtime_ns if registry.path else 0
+        self.hub_host = hub_host
+        self.upstream = upstream
+        self.events = events
+        self.log = log
+        self.active: set[asyncio.Task] = set()
+
+    def _reload_registry(self) -> None:
+        """The harness adds devices while the hub runs: reread the registry when its file changed."""
+        path = self.registry.path
+        if path is None:
+            return
+        try:
+            mtime = path.stat().st_mtime_ns
+            if mtime != self._registry_mtime:
+                self.registry = load_registry(path)
+                self._registry_mtime = mtime
+        except Exception as exc:  # keep the last good registry
+            self.log(f"registry reload failed, keeping the previous one: {exc}")
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str) -> None:
+        peername = writer.get_extra_info("peername") or ("?", 0)
+        peer = f"[{peername[0]}]:{peername[1]}" if ":" in str(peername[0]) else f"{peername[0]}:{peername[1]}"
+        tls_info = self._tls_info(writer) if transport == "mqtts" else None
+        device_id = None
+        try:
+            pkt = await asyncio.wait_for(M.read_packet(reader), CONNECT_TIMEOUT)
+            if pkt is None:
+                return
+            conn = M.parse_connect(pkt)
+            self._reload_registry()
+            decision = authenticate(conn, self.registry, self.hub_host, tls_info)
+            device_id = decision.device_id
+            base = dict(device_id=device_id, peer=peer, transport=transport, auth=decision.auth,
+                        username=(conn.username or b"").decode("utf-8", errors="replace"),
+                        credential_id=decision.credential_id, api_version=decision.api_version,
+                        nul_username=decision.nul_username, keepalive=conn.keepalive)
+            if decision.reason:
+                await self._refuse(writer, decision.reason, base)
+                return
+            try:
+                up_reader, up_writer = await asyncio.wait_for(asyncio.open_unix_connection(self.upstream), 5.0)
+            except (OSError, asyncio.TimeoutError):
+                await self._refuse(writer, "broker_unavailable", base)
+                return
+            try:
+                up_writer.write(M.build_connect(device_id, device_id, conn.keepalive, conn.clean_session).encode())
+                await up_writer.drain()
+                ack = await asyncio.wait_for(M.read_packet(up_reader), 5.0)
+                rc = M.parse_connack(ack) if ack else M.CONNACK_SERVER_UNAVAILABLE
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, M.MQTTProtocolError):
+                rc = M.CONNACK_SERVER_UNAVAILABLE
+            if rc != M.CONNACK_ACCEPTED:
+                up_writer.close()
+                await self._refuse(writer, "broker_unavailable" if rc == 3 else f"broker_refused_{rc}", base)
+                return
+            writer.write(ack.encode())
+            await writer.drain()
+            self.events.emit(event="connect", **base)
+            reason = await self._relay(device_id, reader, writer, up_reader, up_writer, base)
+            self.events.emit(event="disconnect", reason=reason, **base)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, M.MQTTProtocolError, ConnectionError,
+                OSError) as exc:
+            self.log(f"{peer} ({device_id or 'no device'}): dropped: {exc.__class__.__name__}: {exc}")
+        finally:
+            writer.close()
+
+    def _tls_info(self, writer) -> dict:
+        obj = writer.get_extra_info("ssl_object")
+        der = obj.getpeercert(binary_form=True) if obj else None
+        if not der:
+            return {}
+        info = {"peer_thumbprint": hashlib.sha1(der).hexdigest(), "peer_thumbprint_sha256": hashlib.sha256(der).hexdigest()}
+        cert = obj.getpeercert() or {}
+        not_after = cert.get("notAfter")
+        if not_after:
+            info["peer_expired"] = ssl.cert_time_to_seconds(not_after) < time.time()
+        return info
+
+    async def _refuse(self, writer, reason: str, base: dict) -> None:
+        code = REFUSAL_CODES.get(reason, M.CONNACK_SERVER_UNAVAILABLE)
+        try:
+            writer.write(M.build_connack(code).encode())
+            await writer.drain()
+        except (OSError, ConnectionError):
+            pass
+        self.events.emit(event="connect_refused", reason=reason, connack=code, **base)
+        self.log(f"refused {base.get('device_id')} from {base.get('peer')}: {reason} (CONNACK {code})")
+
+    async def _relay(self, device_id, reader, writer, up_reader, up_writer, base) -> str:
+        result = {"reason": "closed"}
+
+        async def device_to_broker():
+            while True:
+                pkt = await M.read_packet(reader)
+                if pkt is None:
+                    result["reason"] = "device_closed"
+                    return
+                if pkt.type == M.PUBLISH:
+                    pub = M.parse_publish(pkt)
+                    if not publish_allowed(device_id, pub.topic):
+                        result["reason"] = "publish_denied"
+                        self.events.emit(event="publish_denied", topic=pub.topic, **base)
+                        return
+                    pub.topic = to_internal(device_id, pub.topic)
+                    pkt = M.build_publish(pub)
+                elif pkt.type == M.SUBSCRIBE:
+                    packet_id, filters = M.parse_subscribe(pkt)
+                    bad = [f for f, _ in filters if not subscribe_allowed(device_id, f)]
+                    if bad:
+                        result["reason"] = "subscribe_denied"
+                        self.events.emit(event="subscribe_denied", topic=bad[0], **base)
+                        return
+                    pkt = M.build_subscribe(packet_id, [(to_internal(device_id, f), q) for f, q in filters])
+                elif pkt.type == M.UNSUBSCRIBE:
+                    packet_id, topics = M.parse_unsubscribe(pkt)
+                    pkt = M.build_unsubscribe(packet_id, [to_internal(device_id, t) for t in topics])
+                elif pkt.type == M.DISCONNECT:
+                    result["reason"] = "device_disconnect"
+                    up_writer.write(pkt.encode())
+                    await up_writer.drain()
+                    return
+                elif pkt.type == M.CONNECT:
+                    raise M.MQTTProtocolError("second CONNECT")
+                up_writer.write(pkt.encode())
+                await up_writer.drain()
+
+        async def broker_to_device():
+            while True:
+                pkt = await M.read_packet(up_reader)
+                if pkt is None:
+                    result["reason"] = "broker_closed"
+                    return
+                if pkt.type == M.PUBLISH:
+                    pub = M.parse_publish(pkt)
+                    pub.topic = to_device(device_id, pub.topic)
+                    pkt = M.build_publish(pub)
+                writer.write(pkt.encode())
+                await writer.drain()
+
+        tasks = [asyncio.create_task(device_to_broker()), asyncio.create_task(broker_to_device())]
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                exc = t.exception()
+                if exc is not None:
+                    result["reason"] = f"error: {exc.__class__.__name__}: {exc}"
+        finally:
+            for t in tasks:
+                t.cancel()
+            up_writer.close()
+        return result["reason"]
+
+
+async def serve(config: dict) -> None:
+    log_file = open(config["log"], "a", buffering=1) if config.get("log") else sys.stderr
+
+    def log(msg: str) -> None:
+        log_file.write(f"{time.time():.3f} {msg}\n")
+
+    registry = load_registry(config["registry"])
+    events = EventSink(config.get("events_socket"), Path(config["events_log"]))
+    gw = Gateway(registry, config.get("hub_host") or registry.hub_host, config["upstream"], events, log)
+    servers = []
+    for lst in config["listeners"]:
+        ssl_ctx = None
+        if lst.get("tls"):
+            from .tls import server_context
+
+            ssl_ctx = server_context(lst["tls"])
+        transport = "mqtts" if ssl_ctx else "mqtt"
+        server = await asyncio.start_server(lambda r, w, t=transport: gw.handle(r, w, t), lst["host"], lst["port"],
+                                            ssl=ssl_ctx, reuse_address=True)
+        servers.append(server)
+        log(f"listening on {lst['host']}:{lst['port']} ({transport})")
+    ready = config.get("ready_file")
+    if ready:
+        Path(ready).write_text("ready\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for server in servers:
+        server.close()
+    log("stopped")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    config = json.loads(Path(argv[0]).read_text())
+    asyncio.run(serve(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

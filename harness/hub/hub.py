@@ -1,0 +1,88 @@
+"""The local IoT Hub: mosquitto (the broker), the IoT Hub-dialect gateway in
+front of it, the device registry, and the recorder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import procs
+from ..errors import InfrastructureError
+from .broker import Broker
+from .recorder import Recorder
+from .registry import Registry
+
+
+class Hub:
+    """``listeners``: (host, port, tls config or None) the gateway listens on."""
+
+    def __init__(self, runtime: Path, artifacts: Path, registry: Registry, listeners: list[tuple],
+                 netns: str | None = None, log=None):
+        self.runtime, self.artifacts, self.netns = runtime, artifacts, netns
+        self.registry = registry
+        self.listeners = listeners
+        self.broker = Broker(runtime, artifacts, netns)
+        self.gateway_proc: subprocess.Popen | None = None
+        self.recorder: Recorder | None = None
+        self._log = log or (lambda msg: None)
+
+    @property
+    def hub_host(self) -> str:
+        return self.registry.hub_host
+
+    @property
+    def recording_path(self) -> Path:
+        return self.artifacts / "hub.jsonl"
+
+    def start(self) -> None:
+        self.broker.start()
+        self.recorder = Recorder(self.broker.svc_socket, self.recording_path, log=self._log)
+        self.recorder.start()
+        self.start_gateway()
+
+    def write_registry(self) -> Path:
+        return self.registry.save(self.runtime / "registry.yaml")
+
+    def start_gateway(self) -> None:
+        reg_path = self.write_registry()
+        ready = self.runtime / "gateway.ready"
+        ready.unlink(missing_ok=True)
+        config = {
+            "registry": str(reg_path), "hub_host": self.hub_host, "upstream": str(self.broker.dev_socket),
+            "events_socket": str(self.broker.svc_socket), "events_log": str(self.artifacts / "hub-events.jsonl"),
+            "log": str(self.artifacts / "gateway.log"), "ready_file": str(ready),
+            "listeners": [{"host": h, "port": p, "tls": tls} for h, p, tls in self.listeners],
+        }
+        conf = self.runtime / "gateway.json"
+        conf.write_text(json.dumps(config, indent=2))
+        err = open(self.artifacts / "gateway.stderr.log", "ab")
+        try:
+            self.gateway_proc = procs.spawn([sys.executable, "-m", "harness.hub.gateway", str(conf)], netns=self.netns,
+                                            stdout=err, stderr=err)
+        finally:
+            err.close()
+        if not procs.wait_for_path(ready, 15.0, self.gateway_proc):
+            tail = (self.artifacts / "gateway.stderr.log").read_text(errors="replace")[-1500:]
+            raise InfrastructureError(f"hub gateway did not start (exit {self.gateway_proc.poll()}): {tail}")
+
+    def restart_gateway(self) -> None:
+        """Reload the registry: the gateway is restarted (connected devices reconnect)."""
+        if self.gateway_proc is not None:
+            procs.stop_process(self.gateway_proc)
+        self.start_gateway()
+
+    def stop_broker(self) -> None:
+        self.broker.stop()
+
+    def start_broker(self) -> None:
+        self.broker.start()
+
+    def stop(self) -> None:
+        if self.gateway_proc is not None:
+            procs.stop_process(self.gateway_proc)
+            self.gateway_proc = None
+        if self.recorder is not None:
+            self.recorder.stop()
+        self.broker.stop()
