@@ -119,6 +119,13 @@ class DeviceKeywords:
         self._device(device).reset()
 
     @keyword
+    def set_device_link(self, state: str, device: str | None = None) -> None:
+        """Take the device's NIC link ``down`` or ``up`` (QMP set_link)."""
+        if state.lower() not in ("up", "down"):
+            raise InputError(f"link state must be up or down, not {state!r}")
+        self._device(device).set_link(state.lower() == "up")
+
+    @keyword
     def stop_device(self, device: str | None = None) -> None:
         dev = self._device(device)
         self._stop_devices([dev.name], failed=False)

@@ -11,6 +11,8 @@ from robot.api import logger
 from ..errors import InfrastructureError
 from .devices import DeviceKeywords
 from .labs import LabKeywords
+from .secmod import SecmodKeywords
+from .traffic import TrafficKeywords
 
 INFRA_TAG = "infrastructure-error"
 INFRA_PREFIX = "INFRASTRUCTURE ERROR: "
@@ -43,7 +45,7 @@ class _Listener:
         self.lib._end_suite_resources(not result.passed)
 
 
-class Testbed(DeviceKeywords, LabKeywords):
+class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords):
     """Keywords to boot devices in QEMU, talk to their console, and (as the
     testbed grows) run labs, the hub, the back end and traffic."""
 
