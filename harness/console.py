@@ -54,6 +54,7 @@ class Console:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
+        self.wall_t0 = time.time()
         self._log_file = None
         self._pending_cr = False
         self._failing: list[tuple[re.Pattern, str]] = []
@@ -82,6 +83,7 @@ class Console:
             raise InfrastructureError(f"{self.name}: cannot attach to console socket {self.sock_path}: {last}")
         self._sock = s
         self._t0 = time.monotonic()
+        self.wall_t0 = time.time()  # host unix time of console line t=0
         self._log_file = open(self.log_path, "a", encoding="utf-8", buffering=1)
         self._thread = threading.Thread(target=self._reader, name=f"console-{self.name}", daemon=True)
         self._thread.start()

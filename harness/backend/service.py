@@ -198,6 +198,10 @@ class Backend:
                              on_alert=self.publisher.publish if self.publisher else None)
         self._lock = threading.Lock()
         self._closed = False
+        # the lab adds devices (registry) and tests redefine groups while the service runs
+        self._watched = {k: (p, _mtime(p)) for k, p in (("registry", config.registry), ("groups", config.groups))
+                         if isinstance(p, (str, os.PathLike))}
+        self._next_config_check = 0.0
         if config.feed_poll_interval and len(self.threatintel.feeds()):
             self.threatintel.start_watching(config.feed_poll_interval)
 
@@ -218,10 +222,38 @@ class Backend:
     def stats(self) -> dict:
         return dict(self.engine.stats)
 
+    def reload_changed_config(self) -> list[str]:
+        """Reload the registry / groups files if they changed on disk; a broken file keeps the
+        previous version (logged). Returns what was reloaded."""
+        reloaded = []
+        for key, (path, seen) in list(self._watched.items()):
+            now = _mtime(path)
+            if now == seen:
+                continue
+            self._watched[key] = (path, now)
+            try:
+                if key == "registry":
+                    value = DeviceRegistry.load(path)
+                else:
+                    value = load_groups(path)
+            except InputError as exc:
+                log.error("keeping the previous %s: %s", key, exc)
+                continue
+            with self._lock:
+                setattr(self, key, value)
+                setattr(self.engine, key, value)
+                self.engine.windows.reconfigure()
+            reloaded.append(key)
+            log.info("reloaded %s from %s", key, path)
+        return reloaded
+
     def run(self, records, stop: threading.Event | None = None, live: bool = False) -> dict:
         """Process an iterable of records (IDLE items tick the clock in live mode)."""
         last_t = None
         for rec in records:
+            if live and time.monotonic() >= self._next_config_check:
+                self._next_config_check = time.monotonic() + 0.5
+                self.reload_changed_config()
             if rec is IDLE:
                 if live and last_t is not None:
                     now = time.time()
@@ -246,6 +278,7 @@ class Backend:
 
     def follow(self, path, stop: threading.Event, from_start: bool = True) -> dict:
         """Tail a live recording until ``stop`` is set, then flush."""
+        log.info("following %s", path)
         self.run(follow_jsonl(path, stop, poll=self.config.follow_poll, from_start=from_start),
                  stop=stop, live=True)
         self.flush()
@@ -266,6 +299,13 @@ class Backend:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _mtime(path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def serve(recording, db, feeds=(), groups=None, registry=None, mqtt=None, follow=False,

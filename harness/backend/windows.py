@@ -91,6 +91,23 @@ class WindowTracker:
             self._next_deadline = min(self._next_deadline, st.end)
         self._states[device_id] = states
 
+    def reconfigure(self) -> None:
+        """The rules changed (groups or registry reloaded): give every known device the windows its
+        group now asks for. Windows still wanted keep their counts; new ones start with the current
+        window and count as started now, so their minimum is not checked on a partial window."""
+        now = self.clock
+        for device_id, states in self._states.items():
+            wanted = {(m, size): distinct for m, size, distinct in self._windows_for(device_id)}
+            for key in list(states):
+                if key not in wanted:
+                    del states[key]
+            for (metric, size), distinct in wanted.items():
+                if (metric, size) not in states:
+                    t = now if now is not None else self._first_seen[device_id]
+                    st = _State(size, window_start(t, size), t, distinct)
+                    states[(metric, size)] = st
+                    self._next_deadline = min(self._next_deadline, st.end)
+
     def add(self, device_id: str, metric: str, t: float, key=None) -> None:
         """Count one event (or one distinct ``key``) for every window of ``metric``."""
         self.device_seen(device_id, t)

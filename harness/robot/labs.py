@@ -30,6 +30,7 @@ class LabKeywords:
             lab = self.labs.pop(name, None)
             if lab is None:
                 continue
+            self._stop_backend(name)
             for dev_id in list(lab.devices):
                 self.devices.pop(dev_id, None)
                 self._test_devices = [d for d in self._test_devices if d != dev_id]
@@ -79,6 +80,10 @@ class LabKeywords:
         logger.info(f"lab {name}: {mode}; hub {lab.registry.hub_host}; recording "
                     + context.link(lab.hub.recording_path, "hub.jsonl"), html=True)
         return name
+
+    @keyword
+    def lab_artifacts_directory(self, lab: str | None = None) -> str:
+        return str(self._lab(lab).artifacts_dir)
 
     @keyword
     def stop_lab(self, name: str | None = None) -> None:

@@ -9,6 +9,7 @@ import functools
 from robot.api import logger
 
 from ..errors import InfrastructureError
+from .backend import BackendKeywords
 from .devices import DeviceKeywords
 from .labs import LabKeywords
 from .secmod import SecmodKeywords
@@ -45,7 +46,7 @@ class _Listener:
         self.lib._end_suite_resources(not result.passed)
 
 
-class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords):
+class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, BackendKeywords):
     """Keywords to boot devices in QEMU, talk to their console, and (as the
     testbed grows) run labs, the hub, the back end and traffic."""
 
@@ -56,6 +57,7 @@ class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords):
     def __init__(self):
         DeviceKeywords.__init__(self)
         LabKeywords.__init__(self)
+        BackendKeywords.__init__(self)
         self._infra_error = None
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
 

@@ -59,6 +59,17 @@ class SecmodKeywords:
         return [self._as_dict(r, m) for r, m in self._decoded(self._security_records(dev.config.device_id, since, lab))]
 
     @keyword
+    def log_security_messages(self, device: str | None = None, since: int = 0, lab: str | None = None) -> int:
+        """Log every security message the device sent (after ``since``) as readable tables."""
+        dev = self._device(device)
+        decoded = self._decoded(self._security_records(dev.config.device_id, since, lab))
+        for rec, msg in decoded:
+            self._log_message(rec, msg)
+        if not decoded:
+            logger.info(f"no security messages from {dev.config.device_id}")
+        return len(decoded)
+
+    @keyword
     def security_messages_should_conform(self, device: str | None = None, since: int = 0, minimum: int = 1,
                                          lab: str | None = None) -> int:
         """Every security message from the device follows the envelope, event and record rules."""

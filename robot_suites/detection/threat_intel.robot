@@ -1,0 +1,81 @@
+*** Settings ***
+Documentation     "Communication with a suspicious IP address detected" for every protocol, IP
+...               version and direction, within one collection interval plus a bound; benign
+...               traffic in the same run raises nothing.
+Resource          detection.resource
+Test Teardown     Report Evidence
+Test Tags         detection    threat-intelligence
+
+*** Test Cases ***
+Inbound From Feed Hosts Is Detected
+    [Documentation]    Lab hosts in the feed reach the device over TCP, UDP and ICMP, v4 and v6.
+    [Template]    Inbound Traffic Raises A Threat Alert
+    tcp     False    in-tcp4
+    tcp     True     in-tcp6
+    udp     False    in-udp4
+    udp     True     in-udp6
+    ping    False    in-icmp4
+    ping    True     in-icmp6
+
+Outbound To A C2 Host Is Detected
+    [Documentation]    The device itself (as if compromised) contacts the lab's C2 host.
+    [Template]    Outbound Traffic Raises A Threat Alert
+    tcp connect {c2} 4444        False    out-tcp4
+    tcp connect {c2} 443         True     out-tcp6
+    udp send {c2} 9999 beacon 2    False    out-udp4
+    udp send {c2} 9999 beacon 2    True     out-udp6
+    ping {c2} 2                  False    out-icmp4
+    ping6 {c2} 2                 True     out-icmp6
+
+Benign Traffic Raises No Alert
+    [Tags]    benign
+    Start Detection Lab
+    Run Traffic Profile    benign    device=${DEVICE_ID}
+    Wait For Security Message    ${DEVICE_ID}    count=2    timeout=30
+    No Alert Should Be Raised    type=${TI}    period=5
+    No Alert Should Be Raised    period=0
+
+Malicious Profile Alerts Only On Malicious Peers
+    [Documentation]    Scans, a credential-guessing burst and a SYN flood from a feed host, with benign
+    ...    traffic interleaved: alerts name the attacker and never a benign peer.
+    Start Detection Lab
+    Run Traffic Profile    benign    device=${DEVICE_ID}
+    Run Traffic Profile    malicious-inbound    device=${DEVICE_ID}
+    ${attacker}=    Lab Host Address    attacker1
+    Wait For Alert    ${TI}    device=${DEVICE_ID}    peer=${attacker}    timeout=${ALERT_BOUND}
+    Wait For Security Message    ${DEVICE_ID}    count=2    timeout=30
+    No Threat Alert For The Benign Side
+
+*** Keywords ***
+Inbound Traffic Raises A Threat Alert
+    [Arguments]    ${kind}    ${ipv6}    ${host}
+    Start Detection Lab
+    Add Lab Host    ${host}    malicious
+    ${peer}=    Lab Host Address    ${host}    ipv6=${ipv6}
+    IF    '${kind}' == 'ping'
+        Send Traffic    ping    ${host}    ${DEVICE_ID}    ipv6=${ipv6}    count=2
+    ELSE IF    '${kind}' == 'udp'
+        Send Traffic    udp    ${host}    ${DEVICE_ID}    ipv6=${ipv6}    dport=7    count=2    expect_reply=True
+    ELSE
+        Send Traffic    tcp    ${host}    ${DEVICE_ID}    ipv6=${ipv6}    dport=7    size=64
+    END
+    Send Traffic    udp    peer1    ${DEVICE_ID}    ipv6=${ipv6}    dport=7    count=1    expect_reply=True
+    ${alert}=    Wait For Alert    ${TI}    device=${DEVICE_ID}    peer=${peer}    timeout=${ALERT_BOUND}
+    Should Be Equal    ${alert}[severity]    Medium
+    Should Be Equal    ${alert}[name]    Communication with a suspicious IP address detected
+    Should Not Be Empty    ${alert}[indicator]
+    Should Not Be Empty    ${alert}[source]
+    No Threat Alert For The Benign Side
+    [Teardown]    End Of Row
+
+Outbound Traffic Raises A Threat Alert
+    [Arguments]    ${command}    ${ipv6}    ${label}
+    Start Detection Lab
+    ${c2}=    Lab Host Address    c2    ipv6=${ipv6}
+    ${cmd}=    Evaluate    $command.format(c2=$c2)
+    Execute Command On Device    ${cmd}
+    Send Traffic    udp    peer1    ${DEVICE_ID}    ipv6=${ipv6}    dport=7    count=1    expect_reply=True
+    ${alert}=    Wait For Alert    ${TI}    device=${DEVICE_ID}    peer=${c2}    timeout=${ALERT_BOUND}
+    Should Be Equal    ${alert}[severity]    Medium
+    No Threat Alert For The Benign Side
+    [Teardown]    End Of Row
