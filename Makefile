@@ -60,6 +60,11 @@ suites: venv generated images
 run: setup
 	$(PY) -m harness run
 
+# the timing-sensitive conformance tests on the real profile (first collection 30-89 s, 300 s pending time)
+conformance-real: venv generated images
+	$(PY) -m harness.suites --jobs $(JOBS) --outputdir $(RESULTS)/conformance-real -v PROFILE:real \
+	  --include timing robot_suites/conformance
+
 clean-lab: venv
 	$(PY) -m harness clean-lab
 

@@ -118,6 +118,26 @@ def generate_entries(count: int, seed: int = 1, include=(), v4_share: float = 0.
     return out
 
 
+def generate_entries_excluding(count: int, exclude=(), seed: int = 1, include=()) -> list[str]:
+    """Like :func:`generate_entries`, but no entry overlaps an ``exclude`` network (e.g. the lab's
+    benign side, so a synthetic feed cannot make its hub or peers "suspicious")."""
+    import ipaddress
+
+    nets = [ipaddress.ip_network(str(n), strict=False) for n in exclude]
+
+    def clear(e: str) -> bool:
+        net = ipaddress.ip_network(e, strict=False)
+        return not any(net.version == x.version and net.overlaps(x) for x in nets)
+
+    want = count
+    while True:
+        pool = generate_entries(want, seed=seed, include=include)
+        out = [e for e in pool if e in include or clear(e)]
+        if len(out) >= count or want > 4 * count + 1000:
+            return out[:count]
+        want += count - len(out) + 100
+
+
 def write_feed(path, entries, fmt: str = "list", confidence: int = 80, seed: int = 1) -> None:
     """Write entries in one of FORMATS (atomically: temp file + rename)."""
     if fmt not in FORMATS:

@@ -8,7 +8,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..backend import api
-from ..backend.feedgen import generate_entries, write_feed
+from ..backend.feedgen import generate_entries_excluding, write_feed
 from ..backend.process import BackendService
 from ..errors import InputError
 from ..lab.addressing import require_documentation
@@ -83,12 +83,7 @@ class BackendKeywords:
                              exclude=None) -> str:
         """Write a synthetic feed of documentation addresses and networks with ``include`` in it,
         leaving out every entry that covers an ``exclude`` network (the lab's benign side)."""
-        import ipaddress
-        inc = _list(include)
-        excl = [ipaddress.ip_network(n, strict=False) for n in _list(exclude)]
-        entries = [e for e in generate_entries(int(entries), include=inc)
-                   if e in inc or not any(ipaddress.ip_network(e, strict=False).overlaps(x) for x in excl
-                                          if ipaddress.ip_network(e, strict=False).version == x.version)]
+        entries = generate_entries_excluding(int(entries), exclude=_list(exclude), include=_list(include))
         write_feed(path, entries, fmt=format)
         logger.info(f"threat feed {path}: {len(entries)} entries")
         return path
