@@ -83,7 +83,6 @@ def run(artifacts: Path, board: str, image, profile: str) -> int:
     lab.start()
     backend = None
     progress = None
-    failed = True
     try:
         feed = artifacts / "synthetic-feed.txt"
         # the synthetic entries stay clear of the lab: alerts then cite the lab feed
@@ -107,7 +106,6 @@ def run(artifacts: Path, board: str, image, profile: str) -> int:
             lab.hub.recorder.wait_for(120, kind="d2c", device_id=DEVICE, security=True)
         if not lab.privileged:
             _wait_windows(lab, 2)
-            failed = False
             return _summary(lab, backend, progress, artifacts, expect_alerts=False)
         driver = TrafficDriver(lab)
         print("== phase 1: benign traffic (peer 198.51.100.10: UDP/TCP echo, ping; DNS; an HTTP connection)")
@@ -128,7 +126,6 @@ def run(artifacts: Path, board: str, image, profile: str) -> int:
         driver.run([s for s in load_profile("malicious-inbound", {"device": DEVICE}) if s["kind"] == "syn_scan"])
         _wait_windows(lab, 2)
         time.sleep(1.0)
-        failed = False
         return _summary(lab, backend, progress, artifacts, expect_alerts=True, benign_alerts=len(benign_alerts))
     finally:
         if progress:

@@ -12,13 +12,22 @@ there were test failures too: the run cannot be trusted), 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
+import re
+import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from . import cleanup
+from .robot.context import safe_name
 from .robot.library import INFRA_TAG
+
+GRACE = 30.0  # seconds the suites get to run their teardowns after Ctrl-C / SIGTERM
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
@@ -54,6 +63,90 @@ def mark_infrastructure_errors(output_xml: Path, xunit: Path) -> tuple[int, int]
             suite.set("failures", str(n_fail))
         xt.write(xunit, encoding="utf-8", xml_declaration=True)
     return failed, len(infra)
+
+
+def _version(argv: list[str], pattern: str = r"(\d+\.\d+[.\w+~-]*)") -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    m = re.search(pattern, out.stdout + out.stderr)
+    return m.group(1) if m else "unknown"
+
+
+def tool_versions() -> dict[str, str]:
+    import robot
+    return {"qemu": _version(["qemu-system-arm", "--version"], r"version (\S+)"),
+            "arm-none-eabi-gcc": _version(["arm-none-eabi-gcc", "--version"], r"\) (\S+)"),
+            "mosquitto": _version(["mosquitto", "-h"], r"version (\S+)"),
+            "dnsmasq": _version(["dnsmasq", "--version"], r"version (\S+)"),
+            "python": platform.python_version(), "robotframework": robot.__version__}
+
+
+def add_provenance(xunit: Path, artifacts: Path) -> None:
+    """JUnit properties: tool versions on each suite, and per test case every device's image
+    (path, size, SHA-256), board and QEMU command line from its provenance.json, plus the
+    artifacts directory (kept for failed tests)."""
+    if not xunit.exists():
+        return
+    tree = ET.parse(xunit)
+    versions = tool_versions()
+    for suite in tree.iter("testsuite"):
+        props = suite.find("properties")
+        if props is None:
+            props = ET.Element("properties")
+            suite.insert(0, props)
+        for name, value in versions.items():
+            ET.SubElement(props, "property", name=f"version.{name}", value=value)
+        for case in suite.findall("testcase"):
+            suite_name = case.get("classname", "")
+            test_dir = artifacts / safe_name(suite_name) / safe_name(case.get("name", ""))
+            if not test_dir.is_dir():
+                continue
+            cprops = ET.Element("properties")
+            ET.SubElement(cprops, "property", name="artifacts", value=str(test_dir))
+            for prov in sorted(test_dir.glob("*/provenance.json")):
+                try:
+                    info = json.loads(prov.read_text())
+                except (OSError, json.JSONDecodeError):
+                    continue
+                dev = info.get("name", prov.parent.name)
+                image = info.get("image") or {}
+                for key in ("path", "size", "sha256"):
+                    ET.SubElement(cprops, "property", name=f"{dev}.image.{key}", value=str(image.get(key)))
+                ET.SubElement(cprops, "property", name=f"{dev}.board", value=str(info.get("board")))
+                ET.SubElement(cprops, "property", name=f"{dev}.qemu_cmdline",
+                              value=" ".join(info.get("qemu_argv") or []))
+            case.insert(0, cprops)
+    tree.write(xunit, encoding="utf-8", xml_declaration=True)
+
+
+def run_forwarding_signals(cmd: list[str], env: dict) -> int:
+    """Run the runner in its own session; Ctrl-C / SIGTERM are forwarded to all of it (so every
+    robot worker stops gracefully and runs its teardowns), then escalated after a grace period."""
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    received: list[float] = []  # times of the signals received
+
+    def forward(signum, frame):
+        received.append(time.monotonic())
+        try:
+            os.killpg(proc.pid, signal.SIGINT if len(received) == 1 else signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            if received and time.monotonic() - received[0] > GRACE:
+                os.killpg(proc.pid, signal.SIGKILL)
+                return proc.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,13 +187,21 @@ def main(argv: list[str] | None = None) -> int:
     cmd += common + extra + args.suites
     print("running:", " ".join(cmd), flush=True)
     t0 = time.monotonic()
-    rc = subprocess.call(cmd)
+    env = dict(os.environ, HARNESS_ARTIFACTS=str(out / "artifacts"))
+    try:
+        rc = run_forwarding_signals(cmd, env)
+    finally:
+        # workers that died without their teardowns (SIGKILL, crash) leave namespaces and dirs
+        # behind; their processes died with them (PDEATHSIG). Remove what belongs to dead owners.
+        for item in cleanup.clean_stale():
+            print(f"cleaned up after a dead worker: {item}", flush=True)
     elapsed = time.monotonic() - t0
     output_xml = out / "output.xml"
     if not output_xml.exists():
         print(f"no {output_xml}: the runner itself failed (exit {rc})", file=sys.stderr)
         return EXIT_INFRA
     failed, infra = mark_infrastructure_errors(output_xml, out / "xunit.xml")
+    add_provenance(out / "xunit.xml", out / "artifacts")
     print(f"suites finished in {elapsed:.1f} s: {failed} test failure(s), {infra} infrastructure error(s); "
           f"log {out / 'log.html'}, junit {out / 'xunit.xml'}")
     if infra:

@@ -9,6 +9,7 @@ import functools
 from robot.api import logger
 
 from ..errors import InfrastructureError
+from . import context
 from .backend import BackendKeywords
 from .devices import DeviceKeywords
 from .labs import LabKeywords
@@ -16,6 +17,15 @@ from .secmod import SecmodKeywords
 from .traffic import TrafficKeywords
 
 INFRA_TAG = "infrastructure-error"
+
+
+def _prune_empty(path) -> None:
+    """Remove a passing test's artifacts dir (and its suite dir) once nothing is left in it."""
+    for p in (path, path.parent):
+        try:
+            p.rmdir()
+        except OSError:
+            return
 INFRA_PREFIX = "INFRASTRUCTURE ERROR: "
 
 
@@ -66,6 +76,8 @@ class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, Back
         self._test_devices = []
         self._stop_labs(list(self._test_labs), failed)
         self._test_labs = []
+        if not failed:
+            _prune_empty(context.artifacts_dir())
 
     def _end_suite_resources(self, failed: bool) -> None:
         self._stop_devices(list(self.devices), failed)

@@ -3,7 +3,6 @@ the spec's rules and against the wire (the device's pcap)."""
 
 from __future__ import annotations
 
-import html
 import time
 
 from robot.api import logger
@@ -12,7 +11,9 @@ from robot.api.deco import keyword
 from ..conformance.oracle import compare, flows_from_messages, flows_from_pcap
 from ..conformance.rules import check_message
 from ..errors import DeviceFailure, WaitTimeout
-from ..secmsg import decode, render_html, render_text
+from ..procs import runqueue_wait_seconds
+from ..secmsg import decode, render_html
+from ..slack import wait_with_slack
 
 
 class SecmodKeywords:
@@ -44,9 +45,13 @@ class SecmodKeywords:
         """Wait for ``count`` security messages (``$.ifid`` set) from the device after hub
         position ``since``; decodes them, logs each as a table, returns the last one."""
         dev = self._device(device)
-        records = self._lab(lab).hub.recorder.wait_for(float(timeout), since=int(since), count=int(count), kind="d2c",
-                                                      device_id=dev.config.device_id, security=True,
-                                                      describe=f"security message from {dev.config.device_id}")
+        recorder = self._lab(lab).hub.recorder
+        records = wait_with_slack(
+            lambda t: recorder.wait_for(t, since=int(since), count=int(count), kind="d2c",
+                                        device_id=dev.config.device_id, security=True,
+                                        describe=f"security message from {dev.config.device_id}"),
+            float(timeout), (lambda: runqueue_wait_seconds(dev.proc.pid)) if dev.proc else None, logger.warn,
+            f"a security message from {dev.config.device_id}")
         decoded = self._decoded(records)
         for rec, msg in decoded:
             self._log_message(rec, msg)
