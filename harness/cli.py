@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--artifacts", default="artifacts", help="where logs, pcaps and recordings go")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="the main job: boot, smoke sequence, summary")
+    run = sub.add_parser("run", help="the main job: a lab, a device, the back end, benign then malicious traffic, alerts, report")
     run.add_argument("--board")
     run.add_argument("--image", help="firmware ELF (default: the reference firmware)")
     run.add_argument("--profile", default="fast", choices=["real", "fast", "nosecmod"],
@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     targets = sub.add_parser("targets", help="list supported boards")
     targets.set_defaults(func=cmd_targets)
+
+    from .replay.commands import add_subcommands as add_replay_commands
+    add_replay_commands(sub)  # record, replay, bundle, gdb (docs/reproduce.md)
     return p
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from robot.api import logger
 from robot.api.deco import keyword
 
@@ -9,6 +11,21 @@ from ..device import PROMPT, Device
 from ..errors import InputError
 from ..targets import DEFAULT_BOARD
 from . import context
+from .retry import with_infra_retries
+
+
+def record_setting(record, name: str):
+    """``record=`` of a keyword, else ``${RECORD}``: True/False, or a directory under which every
+    recorded device's bundle is saved (<dir>/<suite>/<test>/<device>)."""
+    if record in (None, "", "None"):
+        record = context.variable("${RECORD}")
+    if record in (None, "", "None"):
+        return None
+    text = str(record).strip()
+    if text.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        return text.lower() in ("true", "yes", "on", "1")
+    bundles = context.artifacts_dir(name)  # <root>/<suite>/<test>/<device>
+    return Path(text) / bundles.parent.parent.name / bundles.parent.name / bundles.name
 
 
 class DeviceKeywords:
@@ -26,11 +43,32 @@ class DeviceKeywords:
                 continue
             lab = next((lab for lab in getattr(self, "labs", {}).values() if name in lab.devices), None)
             if lab is not None:
+                self._save_device_evidence(lab, dev)
                 lab.stop_device(name, failed=failed)  # also saves its slice of the hub recording
             else:
                 dev.stop(failed=failed)
                 if self.current == name:
                     self.current = next(iter(self.devices), None)
+
+    def _save_device_evidence(self, lab, dev: Device) -> None:
+        """Decoded security messages and the back end's alerts go to the device's artifacts."""
+        import json
+        if not dev.artifacts_dir.exists() or lab.hub is None or lab.hub.recorder is None:
+            return
+        from ..secmsg import DecodeError, decode, is_security_message
+        messages = []
+        for rec in lab.hub.recorder.find(kind="d2c", device_id=dev.config.device_id):
+            if is_security_message(rec.properties):
+                try:
+                    messages.append({"seq": rec.seq, "received": rec.t, **decode(rec.payload).to_dict()})
+                except DecodeError as exc:
+                    messages.append({"seq": rec.seq, "received": rec.t, "decode_error": str(exc)})
+        (dev.artifacts_dir / "security-messages.json").write_text(json.dumps(messages, indent=1, default=str))
+        backend = getattr(self, "backends", {}).get(lab.name)
+        if backend is not None and backend.db.exists():
+            from ..backend import api
+            alerts = api.list_alerts(backend.db, device=dev.config.device_id)
+            (dev.artifacts_dir / "alerts.json").write_text(json.dumps(alerts, indent=1, default=str))
 
     def _device(self, name: str | None = None) -> Device:
         name = name or self.current
@@ -46,24 +84,34 @@ class DeviceKeywords:
 
     @keyword
     def start_device(self, name: str = "dev", board: str | None = None, image: str | None = None,
-                     profile: str = "fast", wait_for_prompt: bool = True, network=None, config=None):
+                     profile: str = "fast", wait_for_prompt: bool = True, network=None, config=None, record=None):
         """Boot a device in QEMU and attach its console; returns the device name.
 
         ``board`` defaults to ``${BOARD}`` (then mps2-an385); ``image`` to the reference
         firmware of ``profile`` (``${IMAGE}`` overrides it for every device, so a suite
         runs against a user's own image). Waits for the boot prompt unless told not to.
+        ``record``: record the run for replay (default ``${RECORD}``; docs/reproduce.md).
         """
         if name in self.devices:
             raise InputError(f"a device named {name!r} is already running")
         board = board or context.variable("${BOARD}") or DEFAULT_BOARD
         image = image or context.variable("${IMAGE}") or None
-        dev = Device(board, image, name=name, profile=profile, artifacts_dir=context.artifacts_dir(name),
-                     network=network, config=config, log=logger.info)
-        self.devices[name] = dev
+
+        def attempt():
+            dev = Device(board, image, name=name, profile=profile, artifacts_dir=context.artifacts_dir(name),
+                         network=network, config=config, log=logger.info, record=record_setting(record, name))
+            self.devices[name] = dev
+            return dev.start()
+
+        def undo():
+            dev = self.devices.pop(name, None)
+            if dev is not None:
+                dev.stop(failed=True)
+
+        dev = with_infra_retries(f"starting device {name}", attempt, undo)
         if self._in_test:
             self._test_devices.append(name)
         self.current = name
-        dev.start()
         logger.info(f"started {name} on {dev.target.name}: image {dev.image.path} "
                     f"(sha256 {dev.image.sha256[:16]}…, {dev.image.size} bytes); artifacts: "
                     + ", ".join(context.link(p, p.name) for p in (dev.console_log, dev.artifacts_dir / "qemu.cmdline",

@@ -8,11 +8,14 @@ import re
 from robot.api import logger
 from robot.api.deco import keyword
 
+from ..device import recording_default
 from ..errors import DeviceFailure, InputError
 from ..lab import Lab
 from ..lab.netns import privileged_lab_available
 from ..targets import DEFAULT_BOARD
 from . import context
+from .retry import with_infra_retries
+from .devices import record_setting
 
 
 def _bool(value) -> bool:
@@ -69,13 +72,23 @@ class LabKeywords:
         if name in self.labs:
             raise InputError(f"a lab named {name!r} is already running")
         priv = None if privileged in (None, "", "None") else _bool(privileged)
-        lab = Lab(name, index=context.worker_index(), artifacts_dir=context.artifacts_dir(f"lab-{name}"),
-                  privileged=priv, hub_host=hub_host, log=logger.info)
-        self.labs[name] = lab
+
+        def attempt():
+            lab = Lab(name, index=context.worker_index(), artifacts_dir=context.artifacts_dir(f"lab-{name}"),
+                      privileged=priv, hub_host=hub_host, log=logger.info)
+            self.labs[name] = lab
+            lab.start()
+            return lab
+
+        def undo():
+            lab = self.labs.pop(name, None)
+            if lab is not None:
+                lab.stop(failed=True)
+
+        lab = with_infra_retries(f"starting lab {name}", attempt, undo)
         if self._in_test:
             self._test_labs.append(name)
         self.current_lab = name
-        lab.start()
         mode = f"namespace {lab.ns.name}" if lab.privileged else "QEMU user networking (restrict=on)"
         logger.info(f"lab {name}: {mode}; hub {lab.registry.hub_host}; recording "
                     + context.link(lab.hub.recording_path, "hub.jsonl"), html=True)
@@ -93,18 +106,23 @@ class LabKeywords:
     def start_device_in_lab(self, device_id: str, board: str | None = None, image: str | None = None,
                             profile: str = "fast", lab: str | None = None, static=False, ipv6: str = "slaac",
                             auth: str = "none", security_group: str | None = None, wait_for_prompt=True,
-                            **config) -> str:
+                            record=None, **config) -> str:
         """Boot a device attached to a lab: its own tap (or restricted user network), MAC,
-        device id and registry entry. Extra ``name=value`` arguments set device config fields."""
+        device id and registry entry. Extra ``name=value`` arguments set device config fields.
+        ``record``: record the run for replay (default ``${RECORD}``; docs/reproduce.md)."""
         the_lab = self._lab(lab)
         if device_id in self.devices:
             raise InputError(f"a device named {device_id!r} is already running")
         board = board or context.variable("${BOARD}") or DEFAULT_BOARD
         image = image or context.variable("${IMAGE}") or None
         tags = {"SecurityGroup": security_group} if security_group else None
-        dev = the_lab.start_device(device_id, board=board, image=image, profile=profile,
-                                   artifacts_dir=context.artifacts_dir(device_id), log=logger.info,
-                                   static=_bool(static), ipv6=ipv6, auth=auth, tags=tags, **config)
+        with recording_default(record_setting(record, device_id)):  # Lab.start_device builds the Device
+            dev = with_infra_retries(
+                f"starting {device_id}",
+                lambda: the_lab.start_device(device_id, board=board, image=image, profile=profile,
+                                             artifacts_dir=context.artifacts_dir(device_id), log=logger.info,
+                                             static=_bool(static), ipv6=ipv6, auth=auth, tags=tags, **config),
+                lambda: the_lab.stop_device(device_id, failed=True))
         self.devices[device_id] = dev
         if self._in_test:
             self._test_devices.append(device_id)

@@ -13,6 +13,7 @@ from . import context
 from .backend import BackendKeywords
 from .devices import DeviceKeywords
 from .labs import LabKeywords
+from .replay import ReplayKeywords
 from .secmod import SecmodKeywords
 from .traffic import TrafficKeywords
 
@@ -56,7 +57,7 @@ class _Listener:
         self.lib._end_suite_resources(not result.passed)
 
 
-class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, BackendKeywords):
+class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, BackendKeywords, ReplayKeywords):
     """Keywords to boot devices in QEMU, talk to their console, and (as the
     testbed grows) run labs, the hub, the back end and traffic."""
 
