@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import DeviceFailure, InfrastructureError, WaitTimeout
+from .procs import connect_unix
 
 FAULT_BANNER = r"\*\*\* HARDFAULT \*\*\*"
 FAULT_END = "*** END HARDFAULT ***"
@@ -68,20 +69,10 @@ class Console:
 
     # -- connection -------------------------------------------------------
     def attach(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(str(self.sock_path))
-                break
-            except OSError as exc:
-                last = exc
-                s.close()
-                time.sleep(0.02)
-        else:
-            raise InfrastructureError(f"{self.name}: cannot attach to console socket {self.sock_path}: {last}")
-        self._sock = s
+        try:
+            self._sock = connect_unix(self.sock_path, timeout)
+        except OSError as exc:
+            raise InfrastructureError(f"{self.name}: cannot attach to console socket {self.sock_path}: {exc}") from None
         self._t0 = time.monotonic()
         self.wall_t0 = time.time()  # host unix time of console line t=0
         self._log_file = open(self.log_path, "a", encoding="utf-8", buffering=1)

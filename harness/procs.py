@@ -113,6 +113,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def connect_unix(path, timeout: float):
+    """Connect to a unix socket a child is about to create (retrying until ``timeout``);
+    raises OSError with the last error."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(str(path))
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def wait_for_path(path: Path, timeout: float, proc: subprocess.Popen | None = None) -> bool:
     """Wait until path exists; False on timeout or when proc exited first."""
     deadline = time.monotonic() + timeout

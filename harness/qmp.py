@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 
 from .errors import InfrastructureError
+from .procs import connect_unix
 
 
 class QMPError(InfrastructureError):
@@ -23,20 +23,10 @@ class QMP:
         self.events: list[dict] = []
 
     def connect(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(self.path)
-                self.sock = s
-                break
-            except OSError as exc:
-                last = exc
-                s.close()
-                time.sleep(0.02)
-        else:
-            raise QMPError(f"cannot connect to QMP socket {self.path}: {last}")
+        try:
+            self.sock = connect_unix(self.path, timeout)
+        except OSError as exc:
+            raise QMPError(f"cannot connect to QMP socket {self.path}: {exc}") from None
         self.sock.settimeout(timeout)
         greeting = self._read_message()
         if "QMP" not in greeting:

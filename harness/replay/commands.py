@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import DeviceFailure, HarnessError, InputError
+from ..errors import DeviceFailure, InputError
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -216,30 +216,9 @@ def add_subcommands(subparsers) -> None:
 
 
 def main(argv=None) -> int:
-    """``python -m harness.replay.commands SUBCOMMAND ...`` (same as ``harness SUBCOMMAND`` once wired)."""
-    import argparse
-
-    from .. import reaper
-    p = argparse.ArgumentParser(prog="python -m harness.replay.commands")
-    p.add_argument("--artifacts", default="artifacts")
-    add_subcommands(p.add_subparsers(dest="command", required=True))
-    args = p.parse_args(argv)
-    reaper.install_signal_handlers()
-    try:
-        return args.func(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except HarnessError as exc:
-        from ..errors import InfrastructureError
-        print(f"{'infrastructure error' if isinstance(exc, InfrastructureError) else 'failed'}: {exc}",
-              file=sys.stderr)
-        return 3 if isinstance(exc, InfrastructureError) else EXIT_FAIL
-    except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        reaper.cleanup_all()
+    """``python -m harness.replay.commands SUBCOMMAND ...``: the same as ``harness SUBCOMMAND``."""
+    from ..cli import main as cli_main
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
