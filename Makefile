@@ -65,6 +65,11 @@ conformance-real: venv generated images
 	$(PY) -m harness.suites --jobs $(JOBS) --outputdir $(RESULTS)/conformance-real -v PROFILE:real \
 	  --include timing robot_suites/conformance
 
+# Benchmarks (docs/benchmarks.md): bench/results/latest.md and latest.json, ~10 min on 2 CPUs (as root).
+# BENCH_ARGS="--only boot,density" runs some of them.
+bench: venv generated images
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean-lab: venv
 	$(PY) -m harness clean-lab
 

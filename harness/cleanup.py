@@ -28,7 +28,7 @@ def _stale(name: str, everything: bool) -> bool:
     return owner is not None and (everything or not procs.pid_alive(owner))
 
 
-def _processes_mentioning(fragments: list[str]) -> list[int]:
+def processes_mentioning(fragments: list[str]) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
@@ -55,7 +55,7 @@ def clean_stale(everything: bool = False) -> list[str]:
     dirs = [p for p in reaper.RUNTIME_ROOT.glob(f"{reaper.PREFIX}*") if _stale(p.name, everything)]
     namespaces = [n for n in list_namespaces() if _stale(n, everything)]
     fragments = [str(d) for d in dirs] + [f"/run/netns/{n}" for n in namespaces]
-    for pid in _processes_mentioning(fragments):
+    for pid in processes_mentioning(fragments):
         try:
             os.kill(pid, signal.SIGKILL)
             removed.append(f"process {pid}")
@@ -63,7 +63,7 @@ def clean_stale(everything: bool = False) -> list[str]:
             pass
     for ns in namespaces:
         # processes still inside the namespace (e.g. started by a dead harness) go first
-        for pid in _pids_in_namespace(ns):
+        for pid in pids_in_namespace(ns):
             try:
                 os.kill(pid, signal.SIGKILL)
                 removed.append(f"process {pid} (in namespace {ns})")
@@ -77,6 +77,6 @@ def clean_stale(everything: bool = False) -> list[str]:
     return removed
 
 
-def _pids_in_namespace(ns: str) -> list[int]:
+def pids_in_namespace(ns: str) -> list[int]:
     out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split() if p.isdigit()]
