@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .replay.commands import add_subcommands as add_replay_commands
     add_replay_commands(sub)  # record, replay, bundle, gdb (docs/reproduce.md)
+    from .hub.commands import add_subcommands as add_hub_commands
+    add_hub_commands(sub)  # lab-info, hub c2d|method|desired|twin (docs/bring-your-own-image.md)
     return p
 
 

@@ -48,6 +48,9 @@ class Target:
     nic_base: int
     nic_irq: int
     timeouts: Timeouts = field(compare=False)
+    # optional: where the harness loads the lab's trust anchors (0/0: the board has none)
+    ca_block: int = 0
+    ca_block_size: int = 0
 
     def contains_code_or_ram(self, addr: int, size: int) -> bool:
         """True when [addr, addr+size) lies inside the board's code or RAM region."""
@@ -77,6 +80,11 @@ _SCHEMA: list[tuple[str, str, str, str]] = [
     ("nic", "model", "str", "nic_model"),
     ("nic", "base", "int", "nic_base"),
     ("nic", "irq", "int", "nic_irq"),
+]
+# optional fields: (section, key, kind, attribute, default)
+_OPTIONAL: list[tuple[str, str, str, str, object]] = [
+    ("memory", "ca_block", "int", "ca_block", 0),
+    ("memory", "ca_block_size", "int", "ca_block_size", 0),
 ]
 _TIMEOUT_KEYS = ("boot", "prompt", "command", "network")
 _SUPPORTED_NICS = ("lan9118",)
@@ -120,6 +128,9 @@ def parse_target_file(path: Path) -> Target:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     values = {attr: _field(data, path, s, k, kind) for s, k, kind, attr in _SCHEMA}
+    for s, k, kind, attr, default in _OPTIONAL:
+        present = isinstance(data.get(s), dict) and k in data[s]
+        values[attr] = _field(data, path, s, k, kind) if present else default
     timeouts = Timeouts(**{k: _field(data, path, "timeouts", k, "float") for k in _TIMEOUT_KEYS})
     if values["nic_model"] not in _SUPPORTED_NICS:
         raise InputError(
@@ -129,6 +140,14 @@ def parse_target_file(path: Path) -> Target:
         raise InputError(f"{path}: field 'board.name' is {values['name']!r} but the file is named {path.name}")
     if not (values["ram_base"] + values["ram_size"] <= values["config_block"]):
         raise InputError(f"{path}: field 'memory.config_block' overlaps the firmware RAM region")
+    if bool(values["ca_block"]) != bool(values["ca_block_size"]):
+        raise InputError(f"{path}: fields 'memory.ca_block' and 'memory.ca_block_size' go together")
+    if values["ca_block_size"]:
+        if values["ram_base"] + values["ram_size"] > values["ca_block"]:
+            raise InputError(f"{path}: field 'memory.ca_block' overlaps the firmware RAM region "
+                             "(shrink memory.ram_size)")
+        if values["ca_block"] + values["ca_block_size"] > values["config_block"]:
+            raise InputError(f"{path}: field 'memory.ca_block' overlaps the config block")
     return Target(path=path, timeouts=timeouts, **values)
 
 

@@ -3,6 +3,9 @@ Documentation     The reference device on a real, isolated lab network: DHCP and
 ...               ways on IPv4 and IPv6, telemetry to the local IoT Hub in IoT Hub's MQTT dialect,
 ...               identity enforcement, broker restarts, several devices in one lab, and the
 ...               unprivileged (QEMU user networking, restrict=on) mode.
+...
+...               Hub transport: plain MQTT on 1883 by default; ``-v HUB_TRANSPORT:mqtts`` runs every
+...               test over TLS on 8883 with SAS tokens (``${HUB_AUTH}`` follows unless given).
 Library           harness.robot.Testbed
 Library           Collections
 Library           String
@@ -11,6 +14,8 @@ Test Tags         network
 
 *** Variables ***
 ${PROFILE}        nosecmod
+${HUB_TRANSPORT}    mqtt
+${HUB_AUTH}       ${{ 'sas' if $HUB_TRANSPORT == 'mqtts' else 'none' }}
 &{TELEMETRY_PROPS}    $.ct=application/json    $.ce=utf-8
 
 *** Test Cases ***
@@ -59,7 +64,7 @@ Telemetry Reaches The Hub With Topic And Properties
     Start Device In Lab    dev-1    profile=${PROFILE}
     ${connect}=    Wait For Hub Message    hub_event    device=dev-1    event=connect    timeout=30
     Should Be Equal    ${connect}[event][username]    hub.lab/dev-1/?api-version=2021-04-12
-    Should Be Equal    ${connect}[event][transport]    mqtt
+    Should Be Equal    ${connect}[event][transport]    ${HUB_TRANSPORT}
     ${msg}=    Wait For Hub Message    d2c    device=dev-1    topic=^devices/dev-1/messages/events/
     ...    properties=${TELEMETRY_PROPS}
     Should Be Equal As Integers    ${msg}[qos]    1

@@ -43,6 +43,8 @@ log_type error
 log_type warning
 log_type notice
 log_type information
+log_type subscribe
+log_type unsubscribe
 connection_messages true
 log_timestamp true
 max_packet_size 300000

@@ -2,8 +2,11 @@
 to mosquitto (the real broker) behind it.
 
 Per connection it checks what IoT Hub checks — client id is a registered,
-enabled device; username ``{hub host}/{device id}/?api-version=…``; a SAS token
-(or the plain lab's no-auth mode) — then opens the device's own session on
+enabled device; username ``{hub host}/{device id}/?api-version=…`` (a trailing
+NUL, as NetX Duo's default build sends, is accepted and noted as
+``nul_username``); a SAS token (harness/hub/sas.py), an X.509 client
+certificate by thumbprint (TLS listeners, harness/hub/tls.py), or the plain
+lab's no-auth mode — then opens the device's own session on
 mosquitto (username = device id, so mosquitto's ACL patterns apply too) and
 relays packets both ways, enforcing that a device publishes and subscribes
 only under its own identity (IoT Hub closes the connection otherwise).
@@ -100,14 +103,16 @@ def authenticate(conn: M.Connect, registry: Registry, hub_host: str, tls_info: d
         decision.reason = result.reason
         decision.credential_id = hashlib.sha256(device.key.encode()).hexdigest()[:16]
     elif device.auth == "x509":
-        cert = (tls_info or {}).get("peer_thumbprint")
+        info = tls_info or {}
+        # the registry holds a SHA-1 (40 hex) or SHA-256 (64 hex) thumbprint, as IoT Hub does
+        cert = info.get("peer_thumbprint_sha256" if len(device.thumbprint or "") == 64 else "peer_thumbprint")
         if not cert:
             decision.reason = "x509_missing"
         elif cert.lower() != device.thumbprint.lower():
             decision.reason = "x509_thumbprint_mismatch"
-        elif (tls_info or {}).get("peer_expired"):
+        elif info.get("peer_expired"):
             decision.reason = "x509_expired"
-        decision.credential_id = (cert or "")[:16]
+        decision.credential_id = (cert or "")[:16].lower()
     else:
         decision.credential_id = hashlib.sha256(conn.password or b"").hexdigest()[:16] if conn.password else ""
     return decision
@@ -120,7 +125,9 @@ def publish_allowed(device_id: str, topic: str) -> bool:
     if topic.startswith(own + "modules/"):
         parts = topic[len(own):].split("/")
         return len(parts) >= 4 and parts[2:4] == ["messages", "events"]
-    return topic.startswith("$iothub/twin/") or topic.startswith("$iothub/methods/res/")
+    # a device asks for its twin, patches its reported properties, answers method calls — nothing else
+    return (topic.startswith("$iothub/twin/GET/") or topic.startswith("$iothub/twin/PATCH/properties/reported/")
+            or topic.startswith("$iothub/methods/res/"))
 
 
 def subscribe_allowed(device_id: str, topic_filter: str) -> bool:
@@ -215,9 +222,11 @@ class Gateway:
             decision = authenticate(conn, self.registry, self.hub_host, tls_info)
             device_id = decision.device_id
             base = dict(device_id=device_id, peer=peer, transport=transport, auth=decision.auth,
-                        username=(conn.username or b"").decode("utf-8", errors="replace"),
+                        username=(conn.username or b"").rstrip(b"\x00").decode("utf-8", errors="replace"),
                         credential_id=decision.credential_id, api_version=decision.api_version,
                         nul_username=decision.nul_username, keepalive=conn.keepalive)
+            if tls_info:
+                base["tls"] = {k: v for k, v in tls_info.items() if k in ("tls_version", "tls_cipher")}
             if decision.reason:
                 await self._refuse(writer, decision.reason, base)
                 return
@@ -248,16 +257,31 @@ class Gateway:
         finally:
             writer.close()
 
-    def _tls_info(self, writer) -> dict:
+    @staticmethod
+    def _tls_info(writer) -> dict:
+        """TLS facts of a connection: version, cipher, group-free; the client certificate's
+        thumbprints (SHA-1 and SHA-256 of the DER) and validity, when one was sent."""
         obj = writer.get_extra_info("ssl_object")
-        der = obj.getpeercert(binary_form=True) if obj else None
-        if not der:
+        if obj is None:
             return {}
-        info = {"peer_thumbprint": hashlib.sha1(der).hexdigest(), "peer_thumbprint_sha256": hashlib.sha256(der).hexdigest()}
-        cert = obj.getpeercert() or {}
-        not_after = cert.get("notAfter")
-        if not_after:
-            info["peer_expired"] = ssl.cert_time_to_seconds(not_after) < time.time()
+        info = {"tls_version": obj.version(), "tls_cipher": (obj.cipher() or ("",))[0]}
+        der = obj.getpeercert(binary_form=True)
+        if not der:
+            return info
+        info["peer_thumbprint"] = hashlib.sha1(der).hexdigest()
+        info["peer_thumbprint_sha256"] = hashlib.sha256(der).hexdigest()
+        try:
+            from cryptography import x509
+
+            cert = x509.load_der_x509_certificate(der)
+            now = time.time()
+            info["peer_expired"] = cert.not_valid_after_utc.timestamp() < now
+            info["peer_not_yet_valid"] = cert.not_valid_before_utc.timestamp() > now
+            info["peer_subject"] = cert.subject.rfc4514_string()
+        except (ImportError, ValueError):
+            not_after = (obj.getpeercert() or {}).get("notAfter")
+            if not_after:
+                info["peer_expired"] = ssl.cert_time_to_seconds(not_after) < time.time()
         return info
 
     async def _refuse(self, writer, reason: str, base: dict) -> None:
@@ -345,6 +369,16 @@ async def serve(config: dict) -> None:
     events = EventSink(config.get("events_socket"), Path(config["events_log"]))
     gw = Gateway(registry, config.get("hub_host") or registry.hub_host, config["upstream"], events, log)
     servers = []
+    loop = asyncio.get_running_loop()
+
+    def on_loop_error(loop, context) -> None:
+        # failed TLS handshakes (unknown CA, no shared cipher, client gave up) land here: log them
+        exc = context.get("exception")
+        transport = context.get("transport")
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        log(f"{peer or '?'}: {context.get('message', 'error')}: {exc.__class__.__name__ + ': ' + str(exc) if exc else ''}")
+
+    loop.set_exception_handler(on_loop_error)
     for lst in config["listeners"]:
         ssl_ctx = None
         if lst.get("tls"):
@@ -353,14 +387,18 @@ async def serve(config: dict) -> None:
             ssl_ctx = server_context(lst["tls"])
         transport = "mqtts" if ssl_ctx else "mqtt"
         server = await asyncio.start_server(lambda r, w, t=transport: gw.handle(r, w, t), lst["host"], lst["port"],
-                                            ssl=ssl_ctx, reuse_address=True)
+                                            ssl=ssl_ctx, reuse_address=True,
+                                            ssl_handshake_timeout=30.0 if ssl_ctx else None,
+                                            # closing: send close_notify, then close TCP within a second
+                                            # (lwIP's mbedTLS port never answers close_notify; IoT Hub
+                                            # does not wait for it either)
+                                            ssl_shutdown_timeout=1.0 if ssl_ctx else None)
         servers.append(server)
         log(f"listening on {lst['host']}:{lst['port']} ({transport})")
     ready = config.get("ready_file")
     if ready:
         Path(ready).write_text("ready\n")
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()

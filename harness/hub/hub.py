@@ -1,5 +1,6 @@
 """The local IoT Hub: mosquitto (the broker), the IoT Hub-dialect gateway in
-front of it, the device registry, and the recorder."""
+front of it, the device registry, the recorder, and the hub service (twins,
+direct methods, cloud-to-device messages: harness/hub/service.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..errors import InfrastructureError
 from .broker import Broker
 from .recorder import Recorder
 from .registry import Registry
+from .service import HubService
 
 
 class Hub:
@@ -26,6 +28,7 @@ class Hub:
         self.broker = Broker(runtime, artifacts, netns)
         self.gateway_proc: subprocess.Popen | None = None
         self.recorder: Recorder | None = None
+        self.service: HubService | None = None
         self._log = log or (lambda msg: None)
 
     @property
@@ -40,6 +43,9 @@ class Hub:
         self.broker.start()
         self.recorder = Recorder(self.broker.svc_socket, self.recording_path, log=self._log)
         self.recorder.start()
+        self.service = HubService(self.broker.svc_socket, self.registry, self.artifacts / "hub-events.jsonl",
+                                  log=self._log)
+        self.service.start()
         self.start_gateway()
 
     def write_registry(self) -> Path:
@@ -79,10 +85,34 @@ class Hub:
     def start_broker(self) -> None:
         self.broker.start()
 
+    # -- device-facing behaviour (harness/hub/service.py) ------------------------
+    def _service(self) -> HubService:
+        if self.service is None:
+            raise InfrastructureError("the hub is not running")
+        return self.service
+
+    def send_c2d(self, device_id: str, payload, properties: dict | None = None) -> str:
+        """A cloud-to-device message to ``devices/{id}/messages/devicebound/``; returns its message id."""
+        return self._service().send_c2d(device_id, payload, properties)
+
+    def invoke_method(self, device_id: str, method: str, payload=None, timeout: float = 30.0) -> dict:
+        """A direct-method call; returns ``{"status", "payload", ...}`` (504 when the device did not answer)."""
+        return self._service().invoke_method(device_id, method, payload, timeout)
+
+    def update_desired(self, device_id: str, patch: dict) -> int:
+        """Patch the device twin's desired properties (pushed to the device); returns the new $version."""
+        return self._service().update_desired(device_id, patch)
+
+    def get_twin(self, device_id: str) -> dict:
+        return self._service().get_twin(device_id)
+
     def stop(self) -> None:
         if self.gateway_proc is not None:
             procs.stop_process(self.gateway_proc)
             self.gateway_proc = None
+        if self.service is not None:
+            self.service.stop()
+            self.service = None
         if self.recorder is not None:
             self.recorder.stop()
         self.broker.stop()

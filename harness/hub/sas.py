@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote
 
 
 @dataclass
@@ -34,29 +35,46 @@ def make_token(hub_host: str, device_id: str, key_b64: str, expiry: int | None =
     return f"SharedAccessSignature sr={uri}&sig={quote(base64.b64encode(sig).decode(), safe='')}&se={expiry}"
 
 
-def check_token(token: str, hub_host: str, device_id: str, key_b64: str, now: float | None = None) -> SasResult:
-    now = time.time() if now is None else now
+def parse_token(token: str) -> dict[str, str] | None:
+    """The fields of a SAS token, values as sent (still URL-encoded); None if it is not one."""
     prefix = "SharedAccessSignature "
     if not token.startswith(prefix):
+        return None
+    fields: dict[str, str] = {}
+    for part in token[len(prefix):].strip().split("&"):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            return None
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def check_token(token: str, hub_host: str, device_id: str, key_b64: str, now: float | None = None) -> SasResult:
+    """IoT Hub's checks of a device's SAS token, in order: form (``sr``, ``sig``, ``se``), resource URI
+    (``{hub}/devices/{id}``, case-insensitive host, URL-decoded once), signature (HMAC-SHA256 with the
+    device key over the URL-encoded URI as the device sent it — or its canonical encoding — a newline and
+    ``se``), expiry (``se`` in the past)."""
+    now = time.time() if now is None else now
+    fields = parse_token(token)
+    if fields is None:
         return SasResult(False, "sas_malformed")
     try:
-        fields = dict(parse_qsl(token[len(prefix):], keep_blank_values=True, strict_parsing=True))
-        sr, sig, se = fields["sr"], fields["sig"], int(fields["se"])
+        sr_raw, sig_raw, se = fields["sr"], fields["sig"], int(fields["se"])
     except (KeyError, ValueError):
         return SasResult(False, "sas_malformed")
-    if unquote(sr).lower().rstrip("/") != resource_uri(hub_host, device_id).lower():
+    resource = unquote(sr_raw)
+    if resource.rstrip("/").lower() != resource_uri(hub_host, device_id).lower():
         return SasResult(False, "sas_wrong_resource")
-    expected = hmac.new(base64.b64decode(key_b64), f"{quote(unquote(sr), safe='')}\n{se}".encode(),
-                        hashlib.sha256).digest()
     try:
-        given = base64.b64decode(sig, validate=True)
+        given = base64.b64decode(unquote(sig_raw), validate=True)
     except ValueError:
         return SasResult(False, "sas_invalid_signature")
-    if not hmac.compare_digest(expected, given):
-        # devices may sign the URI as they sent it (not re-encoded): accept that form too
-        alt = hmac.new(base64.b64decode(key_b64), f"{sr}\n{se}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(alt, given):
-            return SasResult(False, "sas_invalid_signature")
+    key = base64.b64decode(key_b64)
+    canonical = quote(resource, safe="")
+    candidates = {sr_raw, canonical, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), canonical)}
+    if not any(hmac.compare_digest(hmac.new(key, f"{sr}\n{se}".encode(), hashlib.sha256).digest(), given)
+               for sr in candidates):
+        return SasResult(False, "sas_invalid_signature")
     if se < now:
         return SasResult(False, "sas_expired")
     return SasResult(True, "")

@@ -63,19 +63,23 @@ class LabKeywords:
             raise SkipExecution(f"privileged lab not available: {why}")
 
     @keyword
-    def start_lab(self, name: str = "lab", privileged=None, hub_host: str = "hub.lab") -> str:
+    def start_lab(self, name: str = "lab", privileged=None, hub_host: str = "hub.lab",
+                  transport: str | None = None) -> str:
         """Start an isolated lab network with DHCP/DNS/RA, SNTP and the local IoT Hub.
 
         ``privileged``: True (network namespace, bridge, taps; needs root), False (QEMU user
         networking with restrict=on), or unset to use the privileged lab when available.
+        ``transport``: how devices reach the hub unless told otherwise: ``mqtt`` (plain 1883) or
+        ``mqtts`` (TLS on 8883 with SAS tokens); default ``${HUB_TRANSPORT}``, else ``mqtt``.
         """
+        transport = transport or context.variable("${HUB_TRANSPORT}") or "mqtt"
         if name in self.labs:
             raise InputError(f"a lab named {name!r} is already running")
         priv = None if privileged in (None, "", "None") else _bool(privileged)
 
         def attempt():
             lab = Lab(name, index=context.worker_index(), artifacts_dir=context.artifacts_dir(f"lab-{name}"),
-                      privileged=priv, hub_host=hub_host, log=logger.info)
+                      privileged=priv, hub_host=hub_host, log=logger.info, transport=transport)
             self.labs[name] = lab
             lab.start()
             return lab
@@ -105,10 +109,13 @@ class LabKeywords:
     @keyword
     def start_device_in_lab(self, device_id: str, board: str | None = None, image: str | None = None,
                             profile: str = "fast", lab: str | None = None, static=False, ipv6: str = "slaac",
-                            auth: str = "none", security_group: str | None = None, wait_for_prompt=True,
-                            record=None, **config) -> str:
+                            auth: str | None = None, security_group: str | None = None, wait_for_prompt=True,
+                            record=None, transport: str | None = None, impairable=False, **config) -> str:
         """Boot a device attached to a lab: its own tap (or restricted user network), MAC,
         device id and registry entry. Extra ``name=value`` arguments set device config fields.
+        ``transport``: the lab's unless given; ``auth``: ``${HUB_AUTH}``, else ``sas`` over TLS
+        and ``none`` over plain MQTT. ``impairable``: the link goes through the link emulator
+        (Impair Device Link, Cut Device Link).
         ``record``: record the run for replay (default ``${RECORD}``; docs/reproduce.md)."""
         the_lab = self._lab(lab)
         if device_id in self.devices:
@@ -116,12 +123,15 @@ class LabKeywords:
         board = board or context.variable("${BOARD}") or DEFAULT_BOARD
         image = image or context.variable("${IMAGE}") or None
         tags = {"SecurityGroup": security_group} if security_group else None
+        transport = transport or the_lab.transport
+        auth = auth or context.variable("${HUB_AUTH}") or ("sas" if transport == "mqtts" else "none")
         with recording_default(record_setting(record, device_id)):  # Lab.start_device builds the Device
             dev = with_infra_retries(
                 f"starting {device_id}",
                 lambda: the_lab.start_device(device_id, board=board, image=image, profile=profile,
                                              artifacts_dir=context.artifacts_dir(device_id), log=logger.info,
-                                             static=_bool(static), ipv6=ipv6, auth=auth, tags=tags, **config),
+                                             static=_bool(static), ipv6=ipv6, auth=auth, tags=tags,
+                                             transport=transport, impairable=_bool(impairable), **config),
                 lambda: the_lab.stop_device(device_id, failed=True))
         self.devices[device_id] = dev
         if self._in_test:

@@ -12,6 +12,8 @@ from ..errors import InfrastructureError
 from . import context
 from .backend import BackendKeywords
 from .devices import DeviceKeywords
+from .faults import FaultKeywords
+from .hubfidelity import HubKeywords
 from .labs import LabKeywords
 from .replay import ReplayKeywords
 from .secmod import SecmodKeywords
@@ -57,7 +59,8 @@ class _Listener:
         self.lib._end_suite_resources(not result.passed)
 
 
-class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, BackendKeywords, ReplayKeywords):
+class Testbed(DeviceKeywords, LabKeywords, SecmodKeywords, TrafficKeywords, BackendKeywords, ReplayKeywords,
+              HubKeywords, FaultKeywords):
     """Keywords to boot devices in QEMU, talk to their console, and (as the
     testbed grows) run labs, the hub, the back end and traffic."""
 

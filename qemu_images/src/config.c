@@ -3,6 +3,7 @@
 #include "board.h"
 #include "config.h"
 #include "console.h"
+#include "rand.h"
 
 device_config_t g_config;
 
@@ -22,6 +23,9 @@ static void defaults(void)
     strcpy(g_config.api_version, "2021-04-12");
     g_config.telemetry_interval = 5;
     g_config.secmod_autostart = 1;
+    g_config.sas_ttl = 3600;
+    g_config.keepalive = 240;
+    g_config.tls_verify = 1;
 }
 
 static int hexval(char c)
@@ -58,6 +62,7 @@ static const struct {
     STR_KEY("ipv6", ipv6_mode),      STR_KEY("ipv6_addr", ipv6_addr), STR_KEY("hub_host", hub_host),
     STR_KEY("hub_addr", hub_addr),   STR_KEY("transport", hub_transport), STR_KEY("api_version", api_version),
     STR_KEY("password", password),   STR_KEY("device_key", device_key), STR_KEY("ntp", ntp),
+    STR_KEY("sas_resource", sas_resource),
 };
 
 static void apply(const char *key, const char *val)
@@ -81,6 +86,16 @@ static void apply(const char *key, const char *val)
         g_config.telemetry_interval = (uint32_t)strtoul(val, NULL, 10);
     } else if (strcmp(key, "secmod_autostart") == 0) {
         g_config.secmod_autostart = atoi(val);
+    } else if (strcmp(key, "sas_ttl") == 0) {
+        g_config.sas_ttl = (uint32_t)strtoul(val, NULL, 10);
+    } else if (strcmp(key, "sas_expiry") == 0) {
+        g_config.sas_expiry = (uint32_t)strtoul(val, NULL, 10);
+    } else if (strcmp(key, "username_nul") == 0) {
+        g_config.username_nul = atoi(val);
+    } else if (strcmp(key, "keepalive") == 0) {
+        g_config.keepalive = (uint16_t)strtoul(val, NULL, 10);
+    } else if (strcmp(key, "tls_verify") == 0) {
+        g_config.tls_verify = atoi(val);
     } else if (strcmp(key, "seed") == 0) {
         g_config.seed_present = parse_hex(val, g_config.seed, 32, 0) == 0;
         if (!g_config.seed_present) con_printf("config: bad seed ignored\n");
@@ -127,9 +142,12 @@ void config_print(void)
     con_printf("  ipv6=%s addr=%s\n", g_config.ipv6_mode, g_config.ipv6_addr);
     con_printf("  hub_host=%s hub_addr=%s hub_port=%u transport=%s api_version=%s\n", g_config.hub_host,
                g_config.hub_addr, g_config.hub_port, g_config.hub_transport, g_config.api_version);
-    con_printf("  password=%s device_key=%s\n", g_config.password[0] ? "(set)" : "(none)",
-               g_config.device_key[0] ? "(set)" : "(none)");
-    con_printf("  ntp=%s telemetry_interval=%lu secmod_autostart=%d seed=%s\n", g_config.ntp,
+    con_printf("  password=%s device_key=%s sas_ttl=%lu sas_expiry=%lu sas_resource=%s\n",
+               g_config.password[0] ? "(set)" : "(none)", g_config.device_key[0] ? "(set)" : "(none)",
+               (unsigned long)g_config.sas_ttl, (unsigned long)g_config.sas_expiry, g_config.sas_resource);
+    con_printf("  keepalive=%u username_nul=%d tls_verify=%d\n", g_config.keepalive, g_config.username_nul,
+               g_config.tls_verify);
+    con_printf("  ntp=%s telemetry_interval=%lu secmod_autostart=%d seed=%s boot=%lu\n", g_config.ntp,
                (unsigned long)g_config.telemetry_interval, g_config.secmod_autostart,
-               g_config.seed_present ? "(set)" : "(none)");
+               g_config.seed_present ? "(set)" : "(none)", (unsigned long)rand_boot_count());
 }

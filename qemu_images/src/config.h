@@ -24,6 +24,12 @@ typedef struct {
     char api_version[24];
     char password[128];          /* plain hub: sent as MQTT password */
     char device_key[96];         /* base64 device key: SAS tokens are computed from it */
+    uint32_t sas_ttl;            /* SAS token lifetime in seconds (expiry = now + ttl) */
+    uint32_t sas_expiry;         /* fixed SAS expiry (unix seconds; tests: a token in the past); 0 = now + ttl */
+    char sas_resource[160];      /* SAS resource URI; empty = "{hub_host}/devices/{device_id}" (tests: another device) */
+    int username_nul;            /* 1: the MQTT username ends in a NUL byte (NetX Duo's default build quirk) */
+    uint16_t keepalive;          /* MQTT keep-alive in seconds (NetX Duo's IoT client: 240) */
+    int tls_verify;              /* 1: verify the hub's certificate (lab CA, host name, validity) */
     char ntp[48];                /* SNTP server address; empty: DHCP-given or hub address */
     uint64_t time_hint_ms;       /* unix ms when the block was written (no-SNTP fallback) */
     uint32_t telemetry_interval; /* seconds between application telemetry messages; 0 = off */

@@ -29,6 +29,8 @@ def main() -> int:
 #define BOARD_NIC_IRQ {t.nic_irq}
 #define BOARD_CONFIG_BLOCK 0x{t.config_block:08X}u
 #define BOARD_CONFIG_BLOCK_SIZE 0x{t.config_block_size:X}u
+#define BOARD_CA_BLOCK 0x{t.ca_block:08X}u
+#define BOARD_CA_BLOCK_SIZE 0x{t.ca_block_size:X}u
 #endif
 """
     memory = f"""/* Generated from {t.path.name}: do not edit. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch and unpack a Debian source package (e.g. lwip, mbedtls) into a cache
+# Fetch and unpack a Debian source package (lwip, mbedtls) into a cache
 # under the build directory, without touching the system's apt configuration:
 # a private sources list and package lists live in the cache directory.
 #   fetch_debian_source.sh PACKAGE CACHE_DIR
@@ -8,6 +8,13 @@ set -euo pipefail
 pkg=$1
 cache=$(mkdir -p "$2" && cd "$2" && pwd)
 stamp="$cache/$pkg.unpacked"
+if [ -f "$stamp" ] && [ -d "$(cat "$stamp")" ]; then
+  cat "$stamp"
+  exit 0
+fi
+# one fetch at a time per cache (make -j fetches lwip and mbedtls together; apt locks its lists)
+exec 9>"$cache/.fetch.lock"
+flock 9
 if [ -f "$stamp" ] && [ -d "$(cat "$stamp")" ]; then
   cat "$stamp"
   exit 0

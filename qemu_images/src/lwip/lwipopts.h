@@ -1,5 +1,6 @@
 /* lwIP configuration of the reference device: NO_SYS (one main loop), IPv4 and
- * IPv6, DHCP, SLAAC, DNS, SNTP, TCP/UDP/ICMP, the MQTT client. */
+ * IPv6, DHCP, SLAAC, DNS, SNTP, TCP/UDP/ICMP, the MQTT client, TLS (altcp over
+ * mbedTLS, src/tls/). */
 #ifndef LWIPOPTS_H
 #define LWIPOPTS_H
 #include <stdint.h>
@@ -69,7 +70,12 @@
 #define CHECKSUM_CHECK_IP 1
 
 #define LWIP_ALTCP 1
-#define LWIP_ALTCP_TLS 0
+#define LWIP_ALTCP_TLS 1
+#define LWIP_ALTCP_TLS_MBEDTLS 1
+
+/* TCP initial sequence numbers from the seeded generator (lwIP's default is a counter:
+ * every boot would reuse the same ISNs) */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) (rand_u32())
 
 /* SNTP: the module needs unix time (nx_azure_iot_create fails without it) */
 #define SNTP_SERVER_DNS 0
