@@ -91,7 +91,12 @@ int secmod_parse_ipv4(secmod_dir_t dir, const uint8_t *ip, size_t len, secmod_pk
     if (!fill_ports(dir, ip, len, hlen, out))
         return 0;
     fill_addrs(dir, ip + 12, ip + 16, 4, out);
+#ifdef SECMOD_MUTANT_COUNT_IP_HEADER
+    /* a deliberately wrong build for the conformance suite's self-test: counts the IP header too */
+    out->bytes = (uint16_t)total;
+#else
     out->bytes = (uint16_t)(total - hlen);
+#endif
     return 1;
 }
 
@@ -143,6 +148,10 @@ int secmod_parse_ipv6(secmod_dir_t dir, const uint8_t *ip, size_t len, secmod_pk
     if (!fill_ports(dir, ip, len, off, out))
         return 0;
     fill_addrs(dir, ip + 8, ip + 24, 16, out);
+#ifdef SECMOD_MUTANT_COUNT_IP_HEADER
+    out->bytes = (uint16_t)(payload + IPV6_HDR_LEN);
+#else
     out->bytes = (uint16_t)(payload - ext);
+#endif
     return 1;
 }
