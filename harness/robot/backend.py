@@ -79,6 +79,42 @@ class BackendKeywords:
         self._backend(lab).set_groups(text)
 
     @keyword
+    def replay_recording_through_back_end(self, recording: str, db: str, indicators=None, feeds=None,
+                                          groups: str | None = None, registry: str | None = None) -> str:
+        """Run the back end over a saved hub recording (no lab, no device): the same code as the
+        live service, deterministic. Returns the store path for the Store keywords."""
+        from pathlib import Path
+        from ..backend.service import Backend, BackendConfig
+        for suffix in ("", "-wal", "-shm"):  # a fresh store: replays must not accumulate
+            Path(db + suffix).unlink(missing_ok=True)
+        feed_files = _list(feeds)
+        inds = _list(indicators)
+        if inds:
+            path = Path(db).with_name("replay-feed.txt")
+            path.write_text("\n".join(inds) + "\n")
+            feed_files.append(str(path))
+        groups_arg = groups
+        if groups and "\n" in groups:
+            import yaml
+            groups_arg = yaml.safe_load(groups)
+        cfg = BackendConfig(db=db, feed_files=feed_files, groups=groups_arg, registry=registry)
+        with Backend(cfg) as backend:
+            stats = backend.replay(recording)
+        logger.info(f"back end over {recording}: {stats}")
+        return db
+
+    @keyword
+    def alerts_in_store(self, db: str, type: str | None = None, device: str | None = None,
+                        peer: str | None = None) -> list:
+        alerts = api.list_alerts(db, type=type, device=device, peer=peer)
+        logger.info(api.alerts_table(alerts, format="html"), html=True)
+        return alerts
+
+    @keyword
+    def findings_in_store(self, db: str, kind: str | None = None) -> list:
+        return api.list_findings(db, kind=kind)
+
+    @keyword
     def generate_threat_feed(self, path: str, entries: int = 1000, include=None, format: str = "list",
                              exclude=None) -> str:
         """Write a synthetic feed of documentation addresses and networks with ``include`` in it,
