@@ -64,6 +64,17 @@ def cmd_run(args) -> int:
     return run(artifacts.resolve(), args.board or DEFAULT_BOARD, args.image, args.profile)
 
 
+def cmd_traffic(args) -> int:
+    """Run one traffic profile against a fresh lab with a device and the back end."""
+    from .mainjob import run_profile
+    from .targets import DEFAULT_BOARD
+
+    artifacts = Path(args.artifacts) / time.strftime("traffic-%Y%m%d-%H%M%S")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return run_profile(artifacts.resolve(), args.board or DEFAULT_BOARD, args.image, args.profile,
+                       args.traffic_profile)
+
+
 def cmd_clean_lab(args) -> int:
     from .cleanup import clean_stale
 
@@ -106,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="keep showing the console for this many seconds")
     boot.add_argument("commands", nargs="*")
     boot.set_defaults(func=cmd_boot)
+
+    from .traffic.profiles import list_profiles
+    traffic = sub.add_parser("traffic", help="run a traffic profile at a device in a fresh lab and show the alerts")
+    traffic.add_argument("traffic_profile", help=f"a profile name ({', '.join(list_profiles())}) or a YAML file")
+    traffic.add_argument("--board")
+    traffic.add_argument("--image")
+    traffic.add_argument("--profile", default="fast", choices=["real", "fast", "nosecmod"])
+    traffic.set_defaults(func=cmd_traffic)
 
     clean = sub.add_parser("clean-lab", help="remove leftovers (processes, namespaces, dirs) of dead runs")
     clean.add_argument("--all", action="store_true", help="also those of runs that are still alive")

@@ -75,45 +75,76 @@ def _wait_windows(lab: Lab, n: int, timeout: float = 40.0) -> None:
     lab.hub.recorder.wait_for(timeout, since=mark, count=n, kind="d2c", device_id=DEVICE, security=True)
 
 
+class Scenario:
+    """A lab, the back end with the threat feed, and one device that has published its first
+    security message; everything is kept (artifacts) and torn down on exit."""
+
+    def __init__(self, artifacts: Path, board: str, image, profile: str):
+        self.artifacts, self.board, self.image, self.profile = artifacts, board, image, profile
+        self.t0 = time.monotonic()
+        self.lab = Lab("run", artifacts_dir=artifacts / "lab")
+        self.backend: BackendService | None = None
+        self.progress: Progress | None = None
+        self.dev = None
+
+    def __enter__(self) -> "Scenario":
+        lab = self.lab
+        mode = "network namespace" if lab.privileged else "QEMU user networking, restrict=on (not root: no lab traffic)"
+        print(f"== lab: {mode}; artifacts in {self.artifacts}")
+        lab.start()
+        try:
+            feed = self.artifacts / "synthetic-feed.txt"
+            # the synthetic entries stay clear of the lab: alerts then cite the lab feed
+            entries = generate_entries_excluding(1000, exclude=BENIGN + MALICIOUS, seed=7)
+            write_feed(feed, entries)
+            self.backend = BackendService(lab)
+            self.backend.start(indicators=MALICIOUS, feeds=[feed])
+            print(f"== back end: threat feed {', '.join(MALICIOUS)} + {len(entries)} synthetic indicators; "
+                  f"store {self.backend.db}")
+            dev = self.dev = lab.start_device(DEVICE, board=self.board, image=self.image, profile=self.profile,
+                                              telemetry_interval=5)
+            print(f"== device {DEVICE} on {dev.target.name} ({dev.image_path.name}), mac {dev.config.mac}")
+            progress = self.progress = Progress(lab, self.t0).start()
+            dev.wait_for_prompt(dev.target.timeouts.boot)
+            progress.say("device booted: " + (dev.console.lines[1].text if len(dev.console.lines) > 1 else ""))
+            patterns = ["net: ipv4", "hub: connected"] + (["net: ipv6 slaac"] if lab.privileged else [])
+            for m in dev.console.wait_for_all(patterns, 30, since=0):
+                progress.say(m.line)
+            if not lab.hub.recorder.find(kind="d2c", device_id=DEVICE, security=True):
+                progress.say("waiting for the security module's first message (fast profile: ~2 s after enable; "
+                             "real: 30-89 s)")
+                lab.hub.recorder.wait_for(120, kind="d2c", device_id=DEVICE, security=True)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress:
+            self.progress.stop()
+        if self.backend:
+            self.backend.stop()
+        self.lab.stop(failed=True)  # the person running it looks at everything: keep the artifacts
+
+    def wait_windows(self, n: int) -> None:
+        _wait_windows(self.lab, n)
+
+    def summary(self, expect_alerts: bool | None, benign_alerts: int = 0) -> int:
+        return _summary(self.lab, self.backend, self.progress, self.artifacts, expect_alerts, benign_alerts)
+
+
 def run(artifacts: Path, board: str, image, profile: str) -> int:
-    t0 = time.monotonic()
-    lab = Lab("run", artifacts_dir=artifacts / "lab")
-    mode = "network namespace" if lab.privileged else "QEMU user networking, restrict=on (not root: no lab traffic)"
-    print(f"== lab: {mode}; artifacts in {artifacts}")
-    lab.start()
-    backend = None
-    progress = None
-    try:
-        feed = artifacts / "synthetic-feed.txt"
-        # the synthetic entries stay clear of the lab: alerts then cite the lab feed
-        entries = generate_entries_excluding(1000, exclude=BENIGN + MALICIOUS, seed=7)
-        write_feed(feed, entries)
-        backend = BackendService(lab)
-        backend.start(indicators=MALICIOUS, feeds=[feed])
-        print(f"== back end: threat feed {', '.join(MALICIOUS)} + {len(entries)} synthetic indicators; "
-              f"store {backend.db}")
-        dev = lab.start_device(DEVICE, board=board, image=image, profile=profile, telemetry_interval=5)
-        print(f"== device {DEVICE} on {dev.target.name} ({dev.image_path.name}), mac {dev.config.mac}")
-        progress = Progress(lab, t0).start()
-        dev.wait_for_prompt(dev.target.timeouts.boot)
-        progress.say("device booted: " + dev.console.lines[1].text if len(dev.console.lines) > 1 else "booted")
-        patterns = ["net: ipv4", "hub: connected"] + (["net: ipv6 slaac"] if lab.privileged else [])
-        for m in dev.console.wait_for_all(patterns, 30, since=0):
-            progress.say(m.line)
-        if not lab.hub.recorder.find(kind="d2c", device_id=DEVICE, security=True):
-            progress.say("waiting for the security module's first message (fast profile: ~2 s after enable; "
-                         "real: 30-89 s)")
-            lab.hub.recorder.wait_for(120, kind="d2c", device_id=DEVICE, security=True)
-        if not lab.privileged:
-            _wait_windows(lab, 2)
-            return _summary(lab, backend, progress, artifacts, expect_alerts=False)
-        driver = TrafficDriver(lab)
+    with Scenario(artifacts, board, image, profile) as sc:
+        if not sc.lab.privileged:
+            sc.wait_windows(2)
+            return sc.summary(expect_alerts=False)
+        driver = TrafficDriver(sc.lab)
         print("== phase 1: benign traffic (peer 198.51.100.10: UDP/TCP echo, ping; DNS; an HTTP connection)")
         driver.run(load_profile("benign", {"device": DEVICE}))
-        _wait_windows(lab, 2)
-        benign_alerts = api.list_alerts(backend.db)
-        progress.say(f"benign phase over: {len(benign_alerts)} alert(s)" + (" (false positives!)" if benign_alerts
-                                                                            else ", as expected"))
+        sc.wait_windows(2)
+        benign_alerts = api.list_alerts(sc.backend.db)
+        sc.progress.say(f"benign phase over: {len(benign_alerts)} alert(s)"
+                        + (" (false positives!)" if benign_alerts else ", as expected"))
         print("== phase 2: malicious traffic (attacker 203.0.113.66: TCP/UDP/ICMP, SYN scan, telnet guessing; "
               "the device contacts the C2 host 203.0.113.200)")
         # outbound first: a port scan fills the module's 64-record window, as it would on a real device
@@ -121,21 +152,32 @@ def run(artifacts: Path, board: str, image, profile: str) -> int:
         steps = [s for s in load_profile("malicious-inbound", {"device": DEVICE})
                  if s["kind"] in ("tcp", "udp", "ping", "telnet_bruteforce")]
         driver.run(steps)
-        _wait_windows(lab, 1)
-        progress.say("port scan from the attacker (fills the module's 64-record window)")
+        sc.wait_windows(1)
+        sc.progress.say("port scan from the attacker (fills the module's 64-record window)")
         driver.run([s for s in load_profile("malicious-inbound", {"device": DEVICE}) if s["kind"] == "syn_scan"])
-        _wait_windows(lab, 2)
+        sc.wait_windows(2)
         time.sleep(1.0)
-        return _summary(lab, backend, progress, artifacts, expect_alerts=True, benign_alerts=len(benign_alerts))
-    finally:
-        if progress:
-            progress.stop()
-        if backend:
-            backend.stop()
-        lab.stop(failed=True)  # the main job keeps everything: it is what the person looks at
+        return sc.summary(expect_alerts=True, benign_alerts=len(benign_alerts))
 
 
-def _summary(lab, backend, progress, artifacts: Path, expect_alerts: bool, benign_alerts: int = 0) -> int:
+def run_profile(artifacts: Path, board: str, image, profile: str, traffic_profile: str) -> int:
+    """``harness traffic PROFILE``: one traffic profile against a fresh lab and device."""
+    steps = load_profile(traffic_profile, {"device": DEVICE})
+    with Scenario(artifacts, board, image, profile) as sc:
+        if not sc.lab.privileged:
+            from .errors import InfrastructureError
+            raise InfrastructureError("traffic profiles need the privileged lab (run as root)")
+        print(f"== traffic profile {traffic_profile}: {len(steps)} step(s)")
+        result = TrafficDriver(sc.lab).run(steps, timeout=300)
+        for step, res in zip(result.steps, result.results):
+            shown = {k: v for k, v in res.items() if k not in ("output", "flows")}
+            sc.progress.say(f"{step['kind']} {step.get('src', '')} -> {step.get('dst', step.get('command', ''))}: {shown}")
+        sc.wait_windows(2)
+        time.sleep(1.0)
+        return sc.summary(expect_alerts=None)
+
+
+def _summary(lab, backend, progress, artifacts: Path, expect_alerts: bool | None, benign_alerts: int = 0) -> int:
     alerts = api.list_alerts(backend.db)
     recs = api.list_recommendations(backend.db)
     records = sum(1 for _, m in progress.messages for _ in m.records())
@@ -147,6 +189,9 @@ def _summary(lab, backend, progress, artifacts: Path, expect_alerts: bool, benig
     print("  recommendations:")
     print("    " + api.recommendations_table(backend.db, format="text").replace("\n", "\n    "))
     report = write_report(artifacts, lab, backend, progress)
+    if expect_alerts is None:  # a traffic profile: no verdict, the alerts are the result
+        print(f"\n  traffic profile done: {len(alerts)} alert(s)\n  full report: {report}")
+        return 0
     malicious = [a for a in alerts if a.get("peer") and any(a["peer"].startswith(p) for p in ("203.0.113.", "2001:db8:bad:"))]
     ok = (not expect_alerts or malicious) and benign_alerts == 0
     verdict = ("OK: real traffic raised real alerts, benign traffic none" if expect_alerts else
