@@ -29,6 +29,20 @@ class TrafficKeywords:
         return res
 
     @keyword
+    def write_synthetic_capture(self, path: str, packets: int = 6) -> str:
+        """A small pcap to replay at a device (TCP SYNs to the echo and telnet ports, UDP datagrams),
+        captured between two documentation hosts that are not in the lab; Send Traffic's
+        ``pcap_replay`` rewrites its addresses and MACs into the lab."""
+        from scapy.all import IP, TCP, UDP, Ether, Raw, wrpcap
+        frames = []
+        for i in range(int(packets)):
+            base = Ether(src="02:00:00:00:00:77", dst="02:00:00:00:00:99") / IP(src="198.51.100.77", dst="192.0.2.99")
+            frames.append(base / (TCP(sport=41000 + i, dport=(7, 23)[i % 2], flags="S") if i % 3 else
+                                  UDP(sport=41000 + i, dport=7) / Raw(b"replayed")))
+        wrpcap(path, frames)
+        return path
+
+    @keyword
     def run_traffic_profile(self, profile: str, lab: str | None = None, **variables) -> list:
         """Run a traffic profile (a YAML file, or the name of one in harness/traffic/profiles/)."""
         from ..traffic.profiles import load_profile

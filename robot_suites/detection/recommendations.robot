@@ -14,9 +14,14 @@ ${ALLOW_IN}       SEPARATOR=\n
 
 *** Test Cases ***
 Plaintext MQTT Is Flagged
-    Start Detection Lab
+    Start Detection Lab    transport=mqtt
     ${rec}=    Wait For Recommendation    IoT_PlaintextMqtt    device=${DEVICE_ID}    timeout=20
     Should Be Equal    ${rec}[evidence][transport]    mqtt
+
+A Device On TLS Is Not Flagged For Plaintext
+    Start Detection Lab
+    Wait For Security Message    ${DEVICE_ID}    count=2    timeout=30
+    No Recommendation Should Exist    IoT_PlaintextMqtt    device=${DEVICE_ID}
 
 A Silent Device Is Flagged After Its Heartbeat Stops
     Privileged Lab Should Be Available

@@ -46,6 +46,17 @@ Malicious Profile Alerts Only On Malicious Peers
     Wait For Security Message    ${DEVICE_ID}    count=2    timeout=30
     No Threat Alert For The Benign Side
 
+A Replayed Capture From A Feed Host Is Detected
+    [Documentation]    A capture replayed at the device with its addresses and MACs rewritten into the lab.
+    Start Detection Lab
+    ${dir}=    Lab Artifacts Directory
+    ${pcap}=    Write Synthetic Capture    ${dir}/capture.pcap
+    ${result}=    Send Traffic    pcap_replay    attacker1    ${DEVICE_ID}    pcap=${pcap}
+    Should Be Equal As Integers    ${result}[sent]    6
+    ${attacker}=    Lab Host Address    attacker1
+    Wait For Alert    ${TI}    device=${DEVICE_ID}    peer=${attacker}    timeout=${ALERT_BOUND}
+    No Threat Alert For The Benign Side
+
 *** Keywords ***
 Inbound Traffic Raises A Threat Alert
     [Arguments]    ${kind}    ${ipv6}    ${host}
