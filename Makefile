@@ -5,7 +5,8 @@ PYTHON3 ?= python3
 VENV := .venv
 PY := $(abspath $(VENV))/bin/python
 STAMPS := .stamps
-JOBS ?= $(shell nproc)
+# pabot workers: the suites mostly wait on emulated devices, so one more than the CPUs
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 RESULTS ?= results
 
 APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
