@@ -68,32 +68,12 @@ def _kill_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
             pass
 
 
-def leftovers(pid: int, clean: bool = True) -> list[str]:
-    """What a benchmark process (pid) left behind, by the harness's naming (rtl-<pid>-…);
-    removed when ``clean``. Only this pid's leftovers: never anybody else's."""
-    from harness import cleanup, reaper
+def leftovers(pid: int) -> list[str]:
+    """What a benchmark process (pid) left behind (by the harness's naming, rtl-<pid>-…), removed.
+    Only this pid's leftovers: never anybody else's."""
+    from harness.cleanup import clean_stale
 
-    prefix = f"{reaper.PREFIX}{pid}-"
-    dirs = [p for p in reaper.RUNTIME_ROOT.glob(prefix + "*")]
-    namespaces = [n for n in cleanup.list_namespaces() if n.startswith(prefix)]
-    found = [f"dir {d}" for d in dirs] + [f"namespace {n}" for n in namespaces]
-    if not clean or not found:
-        return found
-    fragments = [str(d) for d in dirs] + [f"/run/netns/{n}" for n in namespaces]
-    pids = set(cleanup.processes_mentioning(fragments))
-    for ns in namespaces:
-        pids.update(cleanup.pids_in_namespace(ns))
-    for p in sorted(pids):
-        try:
-            os.kill(p, signal.SIGKILL)
-            found.append(f"process {p}")
-        except ProcessLookupError:
-            pass
-    for ns in namespaces:
-        subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
-    for d in dirs:
-        reaper.remove_dir(d)
-    return found
+    return clean_stale(owner=pid)
 
 
 def _parse(stdout: str) -> dict | None:

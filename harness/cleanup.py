@@ -49,11 +49,15 @@ def list_namespaces() -> list[str]:
         return []
 
 
-def clean_stale(everything: bool = False) -> list[str]:
-    """Kill processes of dead runs, delete their namespaces and runtime dirs; returns what was removed."""
+def clean_stale(everything: bool = False, owner: int | None = None) -> list[str]:
+    """Kill processes of dead runs, delete their namespaces and runtime dirs; returns what was removed.
+    ``owner``: only what that process (dead or alive) created."""
+    def chosen(name: str) -> bool:
+        return _owner(name) == owner if owner is not None else _stale(name, everything)
+
     removed = []
-    dirs = [p for p in reaper.RUNTIME_ROOT.glob(f"{reaper.PREFIX}*") if _stale(p.name, everything)]
-    namespaces = [n for n in list_namespaces() if _stale(n, everything)]
+    dirs = [p for p in reaper.RUNTIME_ROOT.glob(f"{reaper.PREFIX}*") if chosen(p.name)]
+    namespaces = [n for n in list_namespaces() if chosen(n)]
     fragments = [str(d) for d in dirs] + [f"/run/netns/{n}" for n in namespaces]
     for pid in processes_mentioning(fragments):
         try:

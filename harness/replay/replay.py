@@ -12,14 +12,13 @@ outbound frames to the hub port: TCP reassembly, MQTT PUBLISH, harness.secmsg).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DeviceFailure, InputError
+from ..errors import DeviceFailure
 from ..faults import fault_info
 from .bundle import Bundle, load_bundle
 from .pcap import Published, extract_publishes
