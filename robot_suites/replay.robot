@@ -2,7 +2,8 @@
 Documentation     Reproduce device issues: a networked run (device, lab hub, traffic) is recorded with
 ...               QEMU record/replay, saved as one bundle, and replayed without the lab: the console
 ...               is byte-identical and the security messages re-extracted from the replayed device's
-...               frames are the ones the hub recorded. A run that ends in a HardFault replays to the
+...               frames (or, over TLS, from the plaintext it hands its TLS library) are the ones the
+...               hub recorded. A run that ends in a HardFault replays to the
 ...               same PC and source line. See docs/reproduce.md.
 Library           harness.robot.Testbed
 Library           Collections
@@ -32,6 +33,23 @@ Networked Run Replays Byte-Identically Without The Lab
     ${first}=    Get From List    ${messages}    0
     Should Not Be Empty    ${first}[message][events]
     Should Be Equal    ${first}[properties][$.ifid]    urn:azureiot:Security:SecurityAgent:1
+
+Run Over TLS Replays And Its Security Messages Come Out Of The TLS Library
+    [Documentation]    MQTT over TLS with a SAS token: the pcap holds only ciphertext, so the replay
+    ...                reads the plaintext the replayed firmware hands mbedtls_ssl_write (a gdb
+    ...                breakpoint, which leaves the replay byte-identical).
+    Privileged Lab Should Be Available
+    Start Lab
+    Start Device In Lab    dev-rt    profile=${PROFILE}    record=True    transport=mqtts    auth=sas
+    Wait For Device Network    dev-rt
+    Wait For Hub Message    d2c    device=dev-rt    security=True    count=2    timeout=60
+    ${bundle}=    Save Device Bundle    dev-rt
+    Stop Lab
+    ${result}=    Replay Bundle    ${bundle}
+    Replayed Console Should Match
+    ${n}=    Replayed Security Messages Should Match Hub Recording
+    Should Be True    ${n} >= 2
+    Should Contain Match    ${result}[notes]    *plaintext*mbedtls_ssl_write*
 
 HardFault Replays At The Same PC And Source Line
     Start Device    dev-f    profile=${PROFILE}    record=True

@@ -100,7 +100,7 @@ def cmd_replay(args) -> int:
         print(bundle.summary())
 
         def started(dev):
-            if dev.gdb is not None:
+            if args.gdb is not None:
                 print("QEMU is stopped at reset, replaying; attach the debugger with:\n  "
                       + shlex.join(dev.gdb_command()))
                 print("  e.g. `break *0xPC` (the fault PC), `continue`, `bt`; `detach` lets the replay finish")

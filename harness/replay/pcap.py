@@ -233,31 +233,41 @@ def mqtt_publishes(stream: bytes) -> tuple[list, str | None]:
 def extract_publishes(pcap, hub_port: int = 1883, src_mac: str | None = None) -> tuple[list[Published], list[str]]:
     """Every PUBLISH the device sent to the hub port in a pcap, classified and (security
     messages) decoded; plus notes on anything that could not be read."""
-    from ..hub.topics import TopicError, parse_topic
-    from ..secmsg import decode
-    from ..secmsg.errors import DecodeError
-    from ..secmsg.model import SECURITY_INTERFACE_ID
-
     notes, out = [], []
     streams = reassemble(tcp_segments(read_pcap(pcap)), hub_port, src_mac)
     for n, st in enumerate(streams):
         if st.gaps:
             notes.append(f"connection {n} ({st.src}:{st.sport}): bytes missing after offset {len(st.data)}")
-        pubs, why = mqtt_publishes(st.data)
+        pubs, why = stream_publishes(st.data, n, st.time_at)
         if why and not (why.startswith("stream ends") and n == len(streams) - 1):
             notes.append(f"connection {n} ({st.src}:{st.sport}): {why}")
-        for offset, pub in pubs:
-            rec = Published(st.time_at(offset), n, pub.topic, pub.qos, pub.dup, pub.packet_id, pub.payload)
-            try:
-                parsed = parse_topic(pub.topic)
-                rec.kind, rec.device_id, rec.properties = parsed.kind, parsed.device_id, dict(parsed.properties)
-            except TopicError as exc:
-                rec.kind, rec.error = "malformed", str(exc)
-            rec.security = rec.properties.get("$.ifid") == SECURITY_INTERFACE_ID
-            if rec.security:
-                try:
-                    rec.message = decode(pub.payload)
-                except DecodeError as exc:
-                    rec.error = f"security message does not decode: {exc}"
-            out.append(rec)
+        out += pubs
     return out, notes
+
+
+def stream_publishes(stream: bytes, connection: int, time_at=lambda offset: None) -> tuple[list[Published], str | None]:
+    """The PUBLISH packets of one client→server MQTT byte stream (from frames or from a TLS
+    plaintext tap), classified by topic and (security messages) decoded; plus why parsing
+    stopped early, or None. ``time_at(offset)``: when the stream's byte at ``offset`` was sent."""
+    from ..hub.topics import TopicError, parse_topic
+    from ..secmsg import decode
+    from ..secmsg.errors import DecodeError
+    from ..secmsg.model import SECURITY_INTERFACE_ID
+
+    out = []
+    pubs, why = mqtt_publishes(stream)
+    for offset, pub in pubs:
+        rec = Published(time_at(offset), connection, pub.topic, pub.qos, pub.dup, pub.packet_id, pub.payload)
+        try:
+            parsed = parse_topic(pub.topic)
+            rec.kind, rec.device_id, rec.properties = parsed.kind, parsed.device_id, dict(parsed.properties)
+        except TopicError as exc:
+            rec.kind, rec.error = "malformed", str(exc)
+        rec.security = rec.properties.get("$.ifid") == SECURITY_INTERFACE_ID
+        if rec.security:
+            try:
+                rec.message = decode(pub.payload)
+            except DecodeError as exc:
+                rec.error = f"security message does not decode: {exc}"
+        out.append(rec)
+    return out, why

@@ -6,7 +6,9 @@ QEMU reaches the end of the log (it exits by itself, as the recording did).
 
 Checks: the console bytes (QEMU's chardev logfile) must equal the recorded ones;
 the security messages are re-extracted from the replay's own pcap (the guest's
-outbound frames to the hub port: TCP reassembly, MQTT PUBLISH, harness.secmsg).
+outbound frames to the hub port: TCP reassembly, MQTT PUBLISH, harness.secmsg), or,
+for a recording over MQTT/TLS, from the plaintext the replayed firmware hands its TLS
+library (tlstap.py: a gdb breakpoint, which does not change the replay).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import DeviceFailure
 from ..faults import fault_info
 from .bundle import Bundle, load_bundle
 from .pcap import Published, extract_publishes
+from .tlstap import DEFAULT_SYMBOL, TlsTap, has_symbol, tap_publishes
 
 SLOWEST_REPLAY = 3.0  # a replay gets this many times the recorded duration, plus MIN_TIMEOUT
 MIN_TIMEOUT = 30.0
@@ -217,7 +220,7 @@ def _replay_icount(dev) -> int | None:
         return None
 
 
-def _wait_for_end(dev, bundle: Bundle, timeout: float | None) -> str:
+def _wait_for_end(dev, bundle: Bundle, timeout: float | None, interactive: bool = False) -> str:
     """Until QEMU exits at the end of the log, or reaches the recording's last instruction
     (a guest halted for good, e.g. after a fault, never reaches the logged shutdown)."""
     end = bundle.manifest["record"].get("end_icount")
@@ -252,19 +255,21 @@ def _wait_for_end(dev, bundle: Bundle, timeout: float | None) -> str:
             return "end of the recording (last instruction reached)"
         if icount != last:
             last, still_since = icount, time.monotonic()
-        elif end is None and time.monotonic() - still_since > 3.0 and dev.gdb is None:
+        elif end is None and time.monotonic() - still_since > 3.0 and not interactive:
             raw = dev.artifacts_dir / "console.raw.log"
             if raw.exists() and raw.stat().st_size >= recorded:
                 return "guest idle for good after the recorded output"
 
 
 def replay_bundle(bundle, workdir=None, gdb=None, timeout: float | None = None, log=None,
-                  on_started=None) -> ReplayResult:
+                  on_started=None, tls_symbol: str = DEFAULT_SYMBOL) -> ReplayResult:
     """Replay a bundle (directory, archive or loaded Bundle) and check it.
 
     ``gdb``: start with the gdb stub (see Device); QEMU then waits at reset for the debugger and
     ``timeout`` defaults to none. ``on_started(device)`` runs once QEMU is up (e.g. print the gdb
-    command). Raises InputError for a bad bundle; returns the result even when consoles differ.
+    command). A recording over MQTT/TLS is replayed under the TLS plaintext tap (tlstap.py, a gdb
+    breakpoint on ``tls_symbol``) unless ``gdb`` is given. Raises InputError for a bad bundle;
+    returns the result even when consoles differ.
     """
     from ..device import qemu_version
 
@@ -278,8 +283,23 @@ def replay_bundle(bundle, workdir=None, gdb=None, timeout: float | None = None, 
         if action.get("action") != "system_reset":  # resets are requested again (see _wait_for_end)
             log(f"warning: the recording had a host action ({action}) the replay log does not contain; "
                 "the replay diverges from there")
+    cfg = b.manifest.get("config", {})
+    tls = b.networked and cfg.get("transport") == "mqtts"
+    notes, tap = [], None
+    interactive = gdb is not None
+    if tls:
+        if gdb is not None:
+            notes.append("transport mqtts and --gdb: the TLS plaintext tap needs the gdb stub, so the security "
+                         "messages are not re-extracted in this replay")
+        elif not b.manifest["image"].get("has_symbols") or not has_symbol(b.image, tls_symbol):
+            notes.append(f"transport mqtts: the image has no symbol {tls_symbol!r} to tap the TLS plaintext at, "
+                         "so the security messages cannot be re-extracted (the frames are encrypted)")
+        else:
+            gdb = "unix"
+            user_log = log
+            log = lambda msg: "for the debugger" in msg or user_log(msg)  # noqa: E731 -- the tap attaches
     workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"replay-{b.name}-"))
-    if timeout is None and gdb is None:
+    if timeout is None and not interactive:
         recorded = b.manifest["record"].get("duration_s") or 0
         timeout = MIN_TIMEOUT + SLOWEST_REPLAY * float(recorded)
     dev = replay_device(b, workdir, gdb=gdb, log=log)
@@ -287,17 +307,22 @@ def replay_bundle(bundle, workdir=None, gdb=None, timeout: float | None = None, 
     ended = "stopped"
     try:
         dev.start()
+        if gdb is not None and not interactive:
+            tap = TlsTap(dev, workdir, tls_symbol)
+            tap.start()
         if on_started is not None:
             on_started(dev)
-        ended = _wait_for_end(dev, b, timeout)
+        ended = _wait_for_end(dev, b, timeout, interactive)
     finally:
         dev.stop(failed=False)
+        if tap is not None:
+            tap.stop()
     wall = time.monotonic() - t0
     console = (workdir / "console.raw.log").read_bytes() if (workdir / "console.raw.log").exists() else b""
     diff = first_difference(b.console_bytes, console)
     result = ReplayResult(b, workdir, console, diff is None, diff, dev.exit_code, ended, wall,
                           qemu_argv=(workdir / "qemu.cmdline").read_text().strip().split(" ")
-                          if (workdir / "qemu.cmdline").exists() else [])
+                          if (workdir / "qemu.cmdline").exists() else [], notes=notes)
     if ended == "timeout":
         result.notes.append(f"the replay had not reached the end of the log after {timeout:.0f} s")
     stderr = (workdir / "qemu.stderr.log").read_text(errors="replace").strip() \
@@ -305,14 +330,15 @@ def replay_bundle(bundle, workdir=None, gdb=None, timeout: float | None = None, 
     for line in stderr.splitlines():
         if "replay" in line.lower() or "error" in line.lower():
             result.notes.append(f"QEMU: {line}")
-    if b.networked and (workdir / "device.pcap").exists():
-        cfg = b.manifest.get("config", {})
-        if cfg.get("transport") == "mqtts":
-            result.notes.append("transport mqtts: the device's MQTT is encrypted in the pcap; "
-                                "security messages cannot be re-extracted from frames")
-        result.publishes, notes = extract_publishes(workdir / "device.pcap", int(cfg.get("hub_port") or 1883),
-                                                    b.manifest["device"].get("mac"))
-        result.notes += notes
+    if tap is not None:
+        result.publishes, tap_notes = tap_publishes(tap.out, b.icount_shift)
+        result.notes.append(f"transport mqtts: MQTT re-extracted from the plaintext the replayed firmware passed "
+                            f"to {tls_symbol} (gdb tap, {tap.out.name})")
+        result.notes += tap_notes + tap.problems()
+    elif b.networked and not tls and (workdir / "device.pcap").exists():
+        result.publishes, pcap_notes = extract_publishes(workdir / "device.pcap", int(cfg.get("hub_port") or 1883),
+                                                         b.manifest["device"].get("mac"))
+        result.notes += pcap_notes
     result.fault = console_fault(console, b.image if b.manifest["image"].get("has_symbols") else None)
     return result
 

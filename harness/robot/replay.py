@@ -92,7 +92,7 @@ class ReplayKeywords:
         workdir = context.artifacts_dir(f"replay-{name or b.name}")
 
         def started(dev):
-            if dev.gdb is not None:
+            if gdb:
                 logger.console(f"\nreplay of {b.name} waits for the debugger: {shlex.join(dev.gdb_command())}")
 
         result = replay_bundle(b, workdir, gdb=gdb or None, timeout=float(timeout) if timeout else None,
