@@ -198,6 +198,14 @@ class SqliteStore(Store):
     def _tx(self):
         return SqliteStore._Tx(self)
 
+    def _select(self, select: str, conditions: list[tuple[str, object]], order: str, limit=None) -> list:
+        """``select`` narrowed by the ``(sql, value)`` conditions whose value is not None."""
+        used = [(sql, val) for sql, val in conditions if val is not None]
+        sql = select + (" WHERE " + " AND ".join(c for c, _ in used) if used else "") + f" ORDER BY {order}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self._query(sql, [v for _, v in used])
+
     def _query(self, sql, args=()):
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -240,27 +248,11 @@ class SqliteStore(Store):
 
     def list_alerts(self, device_id=None, type=None, peer=None, since=None, until=None,
                     updated_after=None, limit=None) -> list[Alert]:
-        where, args = [], []
-        for col, val in (("device_id", device_id), ("type", type), ("peer", peer)):
-            if val is not None:
-                where.append(f"{col} = ?")
-                args.append(val)
-        if since is not None:
-            where.append("time >= ?")
-            args.append(since)
-        if until is not None:
-            where.append("time < ?")
-            args.append(until)
-        if updated_after is not None:
-            where.append("updated >= ?")
-            args.append(updated_after)
-        sql = f"SELECT {_ALERT_COLS} FROM alerts"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY time, seq"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        return [self._alert(r) for r in self._query(sql, args)]
+        rows = self._select(f"SELECT {_ALERT_COLS} FROM alerts",
+                            [("device_id = ?", device_id), ("type = ?", type), ("peer = ?", peer),
+                             ("time >= ?", since), ("time < ?", until), ("updated >= ?", updated_after)],
+                            "time, seq", limit)
+        return [self._alert(r) for r in rows]
 
     # ---- recommendations ---------------------------------------------------
     def add_recommendation(self, rec: Recommendation) -> Recommendation | None:
@@ -287,21 +279,10 @@ class SqliteStore(Store):
             return cur.rowcount > 0
 
     def list_recommendations(self, device_id=None, type=None, active=None) -> list[Recommendation]:
-        where, args = [], []
-        if device_id is not None:
-            where.append("device_id = ?")
-            args.append(device_id)
-        if type is not None:
-            where.append("type = ?")
-            args.append(type)
-        if active is not None:
-            where.append("active = ?")
-            args.append(1 if active else 0)
-        sql = f"SELECT {_REC_COLS} FROM recommendations"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY time, seq"
-        return [self._rec(r) for r in self._query(sql, args)]
+        rows = self._select(f"SELECT {_REC_COLS} FROM recommendations",
+                            [("device_id = ?", device_id), ("type = ?", type),
+                             ("active = ?", None if active is None else int(bool(active)))], "time, seq")
+        return [self._rec(r) for r in rows]
 
     # ---- findings --------------------------------------------------------
     def add_finding(self, finding: Finding) -> Finding:
@@ -314,19 +295,10 @@ class SqliteStore(Store):
         return finding
 
     def list_findings(self, kind=None, device_id=None) -> list[Finding]:
-        where, args = [], []
-        if kind is not None:
-            where.append("kind = ?")
-            args.append(kind)
-        if device_id is not None:
-            where.append("device_id = ?")
-            args.append(device_id)
-        sql = "SELECT id, kind, device_id, time, record_seq, detail FROM findings"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id"
+        rows = self._select("SELECT id, kind, device_id, time, record_seq, detail FROM findings",
+                            [("kind = ?", kind), ("device_id = ?", device_id)], "id")
         return [Finding(kind=k, device_id=d, time=t, record_seq=s, detail=json.loads(det), id=i)
-                for i, k, d, t, s, det in self._query(sql, args)]
+                for i, k, d, t, s, det in rows]
 
     # ---- state -----------------------------------------------------------
     def get_state(self, key, default=None):
