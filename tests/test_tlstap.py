@@ -101,3 +101,11 @@ def test_image_without_the_symbol_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="no symbol 'nx_secure_tls_session_send'"):
         TlsTap(Dev(), tmp_path, "nx_secure_tls_session_send")
+
+
+def test_record_cli_takes_a_transport_only_with_a_lab(tmp_path, capsys):
+    from harness.cli import main
+
+    assert main(["--artifacts", str(tmp_path), "record", "--transport", "mqtts"]) == 2
+    assert "--transport needs --lab" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written

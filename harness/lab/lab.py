@@ -480,14 +480,14 @@ class Lab:
 
     def start_device(self, device_id: str, board: str = "mps2-an385", image=None, profile: str = "fast",
                      artifacts_dir: Path | None = None, config: DeviceConfig | None = None, log=None,
-                     impairable: bool = False, **config_args) -> Device:
+                     impairable: bool = False, icount_shift: int | None = None, **config_args) -> Device:
         if device_id in self.devices:
             raise InputError(f"lab {self.name} already has a device {device_id!r}")
         cfg = config or self.device_config(device_id, **config_args)
         dev = Device(board, image, name=device_id, profile=profile, config=cfg,
                      network=self.attachment(cfg, impairable=impairable),
                      artifacts_dir=artifacts_dir or self.artifacts_dir / device_id, log=log or self._log,
-                     extra_qemu_args=self.ca_block_args(board, device_id))
+                     extra_qemu_args=self.ca_block_args(board, device_id), icount_shift=icount_shift)
         self.devices[device_id] = dev
         try:
             dev.start()

@@ -1,7 +1,7 @@
 """CLI subcommands for reproducing device issues (wired into ``harness`` by
 ``harness.cli`` calling ``add_subcommands(subparsers)``):
 
-    harness record [--board B] [--image ELF] [--lab] [--duration S] [--out DIR] [--archive] [CMD ...]
+    harness record [--board B] [--image ELF] [--lab [--transport mqtts]] [--duration S] [--out DIR] [--archive] [CMD ...]
     harness replay BUNDLE [--gdb [unix|tcp|PORT]] [--workdir DIR] [--json]
     harness bundle DIR [--archive] [--out FILE]
     harness gdb [--board B] [--image ELF] [--tcp [PORT]]
@@ -42,6 +42,8 @@ def cmd_record(args) -> int:
     lab = None
     failed = True
     dev = None
+    if args.transport and not args.lab:
+        raise InputError("--transport needs --lab (a device without a lab has no hub to dial)")
     try:
         if args.lab:
             from ..lab import Lab
@@ -50,8 +52,10 @@ def cmd_record(args) -> int:
                       privileged=None if args.lab == "auto" else args.lab == "privileged")
             lab.start()
             with recording_default(out):
+                transport = args.transport or "mqtt"
                 dev = lab.start_device(args.name, board=board, image=args.image, profile=args.profile,
-                                       artifacts_dir=art / args.name)
+                                       artifacts_dir=art / args.name, icount_shift=args.shift,
+                                       transport=transport, auth="sas" if transport == "mqtts" else "none")
         else:
             dev = Device(board, args.image, name=args.name, profile=args.profile, artifacts_dir=art / args.name,
                          record=out, icount_shift=args.shift)
@@ -184,6 +188,8 @@ def add_subcommands(subparsers) -> None:
     _device_args(rec)
     rec.add_argument("--lab", nargs="?", const="auto", choices=["auto", "privileged", "unprivileged"],
                      help="attach the device to a lab (hub, DHCP/DNS, SNTP): privileged when available")
+    rec.add_argument("--transport", choices=["mqtt", "mqtts"],
+                     help="with --lab: plain MQTT on 1883 (default) or TLS on 8883 with a SAS token")
     rec.add_argument("--duration", type=float, default=0, help="keep recording this many seconds after the commands")
     rec.add_argument("--shift", type=int, default=RECORD_SHIFT, help=f"icount shift (default {RECORD_SHIFT})")
     rec.add_argument("--out", help="bundle directory (default <artifacts>/bundle-<name>-<time>)")
