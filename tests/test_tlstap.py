@@ -85,10 +85,12 @@ def test_is_connect():
 def test_unreadable_tap_lines_are_notes_not_crashes(tmp_path):
     good = {"ctx": 1, "len": 2, "ret": 2, "icount": None, "data": _connect()[:2].hex()}
     (tmp_path / "t.jsonl").write_text("\n".join([
-        json.dumps(good), "{not json", json.dumps({"ctx": 1}), json.dumps({**good, "data": "zz"})]) + "\n")
+        json.dumps(good), "{not json", json.dumps({"ctx": 1}), json.dumps({**good, "data": "zz"}),
+        json.dumps({**good, "error": "length 537031072 > 1048576: not a TLS write?"})]) + "\n")
     writes, notes = read_writes(tmp_path / "t.jsonl")
     assert len(writes) == 1
-    assert len(notes) == 3 and all("t.jsonl:" in n and "unreadable tap record" in n for n in notes)
+    assert len(notes) == 4 and all("t.jsonl:" in n for n in notes)
+    assert sum("unreadable tap record" in n for n in notes) == 3 and "not a TLS write" in notes[3]
 
 
 def test_image_without_the_symbol_is_refused(tmp_path):

@@ -220,9 +220,10 @@ def _replay_icount(dev) -> int | None:
         return None
 
 
-def _wait_for_end(dev, bundle: Bundle, timeout: float | None, interactive: bool = False) -> str:
+def _wait_for_end(dev, bundle: Bundle, timeout: float | None, interactive: bool = False, tap=None) -> str:
     """Until QEMU exits at the end of the log, or reaches the recording's last instruction
-    (a guest halted for good, e.g. after a fault, never reaches the logged shutdown)."""
+    (a guest halted for good, e.g. after a fault, never reaches the logged shutdown), or the
+    TLS tap's gdb (which drives the guest) is gone."""
     end = bundle.manifest["record"].get("end_icount")
     recorded = len(bundle.console_bytes)
     deadline = time.monotonic() + timeout if timeout else None
@@ -247,6 +248,10 @@ def _wait_for_end(dev, bundle: Bundle, timeout: float | None, interactive: bool 
             pass
         if deadline is not None and time.monotonic() > deadline:
             return "timeout"
+        if tap is not None and not tap.running:
+            time.sleep(0.5)  # QEMU quitting at the end of the log ends gdb too: let it be seen first
+            if dev.proc.poll() is None:
+                return "the TLS tap's gdb exited before the end of the replay"
         icount = _replay_icount(dev)
         if icount is None:
             continue
@@ -312,7 +317,7 @@ def replay_bundle(bundle, workdir=None, gdb=None, timeout: float | None = None, 
             tap.start()
         if on_started is not None:
             on_started(dev)
-        ended = _wait_for_end(dev, b, timeout, interactive)
+        ended = _wait_for_end(dev, b, timeout, interactive, tap)
     finally:
         dev.stop(failed=False)
         if tap is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import reaper
-from ..errors import InputError
+from ..errors import InfrastructureError, InputError
 from ..procs import spawn, stop_process
 from .pcap import Published, stream_publishes
 
@@ -54,6 +54,9 @@ def read_writes(path) -> tuple[list[Write], list[str]]:
         try:
             d = json.loads(line)
             if "tap" in d:
+                continue
+            if d.get("error"):
+                notes.append(f"{path}:{n}: {d['error']}")
                 continue
             writes.append(Write(int(d["ctx"]), int(d["len"]), d["ret"], d.get("icount"), bytes.fromhex(d["data"])))
         except (ValueError, KeyError, TypeError) as exc:
@@ -127,8 +130,16 @@ class TlsTap:
         argv[1:1] = ["-batch", "-nx"]
         env = dict(os.environ, TLSTAP_OUT=str(self.out), TLSTAP_SYMBOL=self.symbol, TLSTAP_ICOUNT="1")
         with open(self.log, "wb") as log:
-            self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            try:
+                self.proc = spawn(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            except OSError as exc:
+                raise InfrastructureError(f"cannot start {argv[0]} for the TLS plaintext tap: {exc} "
+                                          "(run `make setup`)") from exc
         self._token = reaper.register(f"TLS tap gdb (pid {self.proc.pid})", self._kill)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def _kill(self) -> None:
         if self.proc is not None:

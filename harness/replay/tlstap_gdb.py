@@ -19,6 +19,9 @@ import re
 import gdb  # noqa: F401 -- provided by gdb's embedded Python
 
 
+MAX_WRITE = 1 << 20  # a TLS write is far smaller; beyond this the breakpoint is on the wrong function
+
+
 def reg(name: str) -> int:
     return int(gdb.parse_and_eval(f"(unsigned int)${name}"))
 
@@ -69,6 +72,11 @@ def main() -> None:
             if reg("pc") & ~1 != entry_pc:
                 continue
             ctx, buf, length, lr = reg("r0"), reg("r1"), reg("r2"), reg("lr")
+            if length > MAX_WRITE:  # not the function we think (wrong symbol): do not read gigabytes
+                out.write(json.dumps({"ctx": ctx, "len": length, "ret": None, "icount": None, "data": "",
+                                      "error": f"length {length} > {MAX_WRITE}: not a TLS write?"}) + "\n")
+                out.flush()
+                continue
             data = bytes(gdb.selected_inferior().read_memory(buf, length)) if length else b""
             at = icount() if want_icount else None
             back_pc = lr & ~1
