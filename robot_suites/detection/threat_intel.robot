@@ -7,25 +7,54 @@ Test Teardown     Report Evidence
 Test Tags         detection    threat-intelligence
 
 *** Test Cases ***
-Inbound From Feed Hosts Is Detected
-    [Documentation]    Lab hosts in the feed reach the device over TCP, UDP and ICMP, v4 and v6.
-    [Template]    Inbound Traffic Raises A Threat Alert
-    tcp     False    in-tcp4
-    tcp     True     in-tcp6
-    udp     False    in-udp4
-    udp     True     in-udp6
-    ping    False    in-icmp4
-    ping    True     in-icmp6
+# one test per protocol x IP version x direction: each runs in its own lab, so pabot spreads them
+Inbound TCP Over IPv4 From A Feed Host Is Detected
+    [Tags]    inbound    ipv4    tcp
+    Inbound Traffic Raises A Threat Alert    tcp    False    in-tcp4
 
-Outbound To A C2 Host Is Detected
-    [Documentation]    The device itself (as if compromised) contacts the lab's C2 host.
-    [Template]    Outbound Traffic Raises A Threat Alert
-    tcp connect {c2} 4444        False    out-tcp4
-    tcp connect {c2} 443         True     out-tcp6
-    udp send {c2} 9999 beacon 2    False    out-udp4
-    udp send {c2} 9999 beacon 2    True     out-udp6
-    ping {c2} 2                  False    out-icmp4
-    ping6 {c2} 2                 True     out-icmp6
+Inbound TCP Over IPv6 From A Feed Host Is Detected
+    [Tags]    inbound    ipv6    tcp
+    Inbound Traffic Raises A Threat Alert    tcp    True    in-tcp6
+
+Inbound UDP Over IPv4 From A Feed Host Is Detected
+    [Tags]    inbound    ipv4    udp
+    Inbound Traffic Raises A Threat Alert    udp    False    in-udp4
+
+Inbound UDP Over IPv6 From A Feed Host Is Detected
+    [Tags]    inbound    ipv6    udp
+    Inbound Traffic Raises A Threat Alert    udp    True    in-udp6
+
+Inbound ICMP Echo Over IPv4 From A Feed Host Is Detected
+    [Tags]    inbound    ipv4    icmp
+    Inbound Traffic Raises A Threat Alert    ping    False    in-icmp4
+
+Inbound ICMPv6 Echo From A Feed Host Is Detected
+    [Tags]    inbound    ipv6    icmpv6
+    Inbound Traffic Raises A Threat Alert    ping    True    in-icmp6
+
+Outbound TCP Over IPv4 To A C2 Host Is Detected
+    [Tags]    outbound    ipv4    tcp
+    Outbound Traffic Raises A Threat Alert    tcp connect {c2} 4444    False
+
+Outbound TCP Over IPv6 To A C2 Host Is Detected
+    [Tags]    outbound    ipv6    tcp
+    Outbound Traffic Raises A Threat Alert    tcp connect {c2} 443    True
+
+Outbound UDP Over IPv4 To A C2 Host Is Detected
+    [Tags]    outbound    ipv4    udp
+    Outbound Traffic Raises A Threat Alert    udp send {c2} 9999 beacon 2    False
+
+Outbound UDP Over IPv6 To A C2 Host Is Detected
+    [Tags]    outbound    ipv6    udp
+    Outbound Traffic Raises A Threat Alert    udp send {c2} 9999 beacon 2    True
+
+Outbound ICMP Echo Over IPv4 To A C2 Host Is Detected
+    [Tags]    outbound    ipv4    icmp
+    Outbound Traffic Raises A Threat Alert    ping {c2} 2    False
+
+Outbound ICMPv6 Echo To A C2 Host Is Detected
+    [Tags]    outbound    ipv6    icmpv6
+    Outbound Traffic Raises A Threat Alert    ping6 {c2} 2    True
 
 Benign Traffic Raises No Alert
     [Tags]    benign
@@ -59,6 +88,7 @@ A Replayed Capture From A Feed Host Is Detected
 
 *** Keywords ***
 Inbound Traffic Raises A Threat Alert
+    [Documentation]    A lab host in the feed reaches the device; a benign peer talks to it in the same window.
     [Arguments]    ${kind}    ${ipv6}    ${host}
     Start Detection Lab
     Add Lab Host    ${host}    malicious
@@ -77,10 +107,10 @@ Inbound Traffic Raises A Threat Alert
     Should Not Be Empty    ${alert}[indicator]
     Should Not Be Empty    ${alert}[source]
     No Threat Alert For The Benign Side
-    [Teardown]    End Of Row
 
 Outbound Traffic Raises A Threat Alert
-    [Arguments]    ${command}    ${ipv6}    ${label}
+    [Documentation]    The device itself (as if compromised) contacts the lab's C2 host.
+    [Arguments]    ${command}    ${ipv6}
     Start Detection Lab
     ${c2}=    Lab Host Address    c2    ipv6=${ipv6}
     ${cmd}=    Evaluate    $command.format(c2=$c2)
@@ -89,4 +119,3 @@ Outbound Traffic Raises A Threat Alert
     ${alert}=    Wait For Alert    ${TI}    device=${DEVICE_ID}    peer=${c2}    timeout=${ALERT_BOUND}
     Should Be Equal    ${alert}[severity]    Medium
     No Threat Alert For The Benign Side
-    [Teardown]    End Of Row
