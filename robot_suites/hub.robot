@@ -103,6 +103,25 @@ Twin, Direct Methods And Cloud-To-Device Messages With The Reference Device
     Wait For Hub Message    hub_event    device=dev-twin    event=method_invoked
     Wait For Hub Message    hub_event    device=dev-twin    event=twin_updated
 
+Cloud-To-Device Messages Wait In The Queue Of An Offline Device
+    [Documentation]    IoT Hub holds C2D messages for a device that is not connected and delivers
+    ...    them, in order, once it connects and subscribes; an expired one is never delivered.
+    [Tags]    refdev
+    Start Lab
+    Register Device    dev-late    auth=sas
+    ${first}=    Send C2D Message    dev-late    first
+    Send C2D Message    dev-late    expires    ttl=0.1
+    ${second}=    Send C2D Message    dev-late    second
+    Wait For Hub Message    hub_event    device=dev-late    event=c2d_queued    count=3
+    Start Device In Lab    dev-late    profile=${PROFILE}    transport=mqtts    auth=sas    telemetry_interval=0
+    ${line}=    Wait For Line On Uart    hub: c2d message    timeout=30
+    Should End With    ${line}    (5 bytes): first
+    ${line}=    Wait For Line On Uart    hub: c2d message
+    Should End With    ${line}    (6 bytes): second
+    Should Not Be On Uart    expires    timeout=1
+    Wait For Hub Message    hub_event    device=dev-late    event=c2d_sent    count=2
+    Wait For Hub Message    hub_event    device=dev-late    event=c2d_expired
+
 An Unmodified Azure IoT Sample Works And Sees Only Its Own Traffic
     Start Lab
     Register Device    sample-1

@@ -53,7 +53,8 @@ def test_cli_commands_parse():
     args = p.parse_args(["hub", "method", "d", "reboot", "--payload", "{}", "--lab", "x"])
     assert (args.hub_command, args.method, args.lab) == ("method", "reboot", "x")
     args = p.parse_args(["hub", "c2d", "d", "hello", "--property", "a=b"])
-    assert args.property == ["a=b"]
+    assert args.property == ["a=b"] and args.ttl == 3600.0
+    assert p.parse_args(["hub", "c2d", "d", "hello", "--ttl", "5"]).ttl == 5.0
 
 
 def test_lab_info_command_prints_json(tmp_path):

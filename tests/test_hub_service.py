@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.errors import WaitTimeout
+from harness.errors import InputError, WaitTimeout
 from harness.hub.sample import SampleDevice
 
 from .conftest import require_lab
@@ -182,3 +182,48 @@ def test_cli_requests_reach_the_running_hub(lab):
     with pytest.raises(Exception, match="unknown op"):
         request(hub["service_socket"], "explode", device_id="cli-1")
     s.close()
+
+
+def test_c2d_for_an_offline_device_waits_in_its_queue(lab):
+    """Through the real gateway and broker: queued while offline, delivered in order on subscribe,
+    expired ones never delivered; a persistent session gets them on reconnect."""
+    lab.register_device("q-1", auth="sas")
+    mark = lab.hub.recorder.mark()
+    first = lab.hub.send_c2d("q-1", "one")
+    lab.hub.send_c2d("q-1", "stale", ttl=0.2)
+    second = lab.hub.send_c2d("q-1", "two")
+    time.sleep(0.5)
+    dev = SampleDevice(lab, "q-1")
+    assert dev.connect() == 0
+    got = [dev.wait_message("devices/q-1/messages/devicebound/") for _ in range(2)]
+    assert [m.payload for m in got] == [b"one", b"two"]
+    assert f"%24.mid={first}" in got[0].topic and f"%24.mid={second}" in got[1].topic
+    with pytest.raises(WaitTimeout):
+        dev.wait_message("devices/q-1/messages/devicebound/", timeout=0.5)
+    lab.hub.recorder.wait_for(5, since=mark, kind="hub_event", device_id="q-1", event="c2d_expired")
+    assert len(events(lab, "c2d_queued", "q-1", since=mark)) == 3
+    sent = events(lab, "c2d_sent", "q-1", since=mark)
+    assert [e["message_id"] for e in sent] == [first, second] and all(e["queued_s"] >= 0.4 for e in sent)
+    assert events(lab, "subscribed", "q-1", since=mark)
+    dev.close()
+
+    persistent = SampleDevice(lab, "q-1", clean_session=False)
+    assert persistent.connect() == 0
+    persistent.close()
+    lab.hub.recorder.wait_for(5, since=mark, kind="hub_event", device_id="q-1", event="disconnect")
+    third = lab.hub.send_c2d("q-1", "three")
+    again = SampleDevice(lab, "q-1", clean_session=False, auto_subscribe=False)
+    assert again.connect() == 0
+    msg = again.wait_message("devices/q-1/messages/devicebound/")
+    assert msg.payload == b"three" and f"%24.mid={third}" in msg.topic
+    again.close()
+
+
+def test_a_full_c2d_queue_is_refused(lab):
+    lab.register_device("q-full", auth="sas")
+    for i in range(50):
+        lab.hub.send_c2d("q-full", f"m{i}")
+    with pytest.raises(InputError, match="queue is full"):
+        lab.hub.send_c2d("q-full", "one too many")
+    with pytest.raises(InputError, match="time to live"):
+        lab.hub.send_c2d("q-full", "x", ttl=0)

@@ -3,7 +3,7 @@
 (:func:`lab_info`, :func:`print_lab_info`).
 
     harness lab-info [--device-id ID] [--hub-host NAME] [--board BOARD] [--json]
-    harness hub c2d DEVICE TEXT [--property k=v ...] [--lab NAME]
+    harness hub c2d DEVICE TEXT [--property k=v ...] [--ttl S] [--lab NAME]
     harness hub method DEVICE METHOD [--payload JSON] [--timeout S] [--lab NAME]
     harness hub desired DEVICE JSON [--lab NAME]
     harness hub twin DEVICE [--lab NAME]
@@ -176,7 +176,7 @@ def cmd_hub(args) -> int:
             if not sep:
                 raise InputError(f"--property {item!r}: use name=value")
             props[key] = value
-        _print(request(sock, "c2d", device_id=args.device, payload=args.text, properties=props))
+        _print(request(sock, "c2d", device_id=args.device, payload=args.text, properties=props, ttl=args.ttl))
     elif args.hub_command == "method":
         try:
             payload = json.loads(args.payload) if args.payload is not None else None
@@ -216,6 +216,8 @@ def add_subcommands(sub) -> None:
     c2d.add_argument("device")
     c2d.add_argument("text")
     c2d.add_argument("--property", action="append", help="application property name=value (repeatable)")
+    c2d.add_argument("--ttl", type=float, default=3600.0,
+                     help="seconds the message waits in the device's queue while it is offline (default 3600)")
     method = hsub.add_parser("method", help="invoke a direct method and print the device's answer")
     method.add_argument("device")
     method.add_argument("method")

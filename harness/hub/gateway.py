@@ -224,7 +224,8 @@ class Gateway:
             base = dict(device_id=device_id, peer=peer, transport=transport, auth=decision.auth,
                         username=(conn.username or b"").rstrip(b"\x00").decode("utf-8", errors="replace"),
                         credential_id=decision.credential_id, api_version=decision.api_version,
-                        nul_username=decision.nul_username, keepalive=conn.keepalive)
+                        nul_username=decision.nul_username, keepalive=conn.keepalive,
+                        clean_session=conn.clean_session)
             if tls_info:
                 base["tls"] = {k: v for k, v in tls_info.items() if k in ("tls_version", "tls_cipher")}
             if decision.reason:
@@ -296,6 +297,7 @@ class Gateway:
 
     async def _relay(self, device_id, reader, writer, up_reader, up_writer, base) -> str:
         result = {"reason": "closed"}
+        subscribing: dict[int, list[str]] = {}  # SUBSCRIBE packet id -> the device's filters, until SUBACK
 
         async def device_to_broker():
             while True:
@@ -318,6 +320,7 @@ class Gateway:
                         result["reason"] = "subscribe_denied"
                         self.events.emit(event="subscribe_denied", topic=bad[0], **base)
                         return
+                    subscribing[packet_id] = [f for f, _ in filters]
                     pkt = M.build_subscribe(packet_id, [(to_internal(device_id, f), q) for f, q in filters])
                 elif pkt.type == M.UNSUBSCRIBE:
                     packet_id, topics = M.parse_unsubscribe(pkt)
@@ -342,6 +345,12 @@ class Gateway:
                     pub = M.parse_publish(pkt)
                     pub.topic = to_device(device_id, pub.topic)
                     pkt = M.build_publish(pub)
+                elif pkt.type == M.SUBACK and len(pkt.body) >= 2:
+                    # the broker holds the subscription now: the hub may deliver (queued C2D)
+                    filters = subscribing.pop(int.from_bytes(pkt.body[:2], "big"), [])
+                    granted = [f for f, code in zip(filters, pkt.body[2:]) if code < 0x80]
+                    if granted:
+                        self.events.emit(event="subscribed", topics=granted, **base)
                 writer.write(pkt.encode())
                 await writer.drain()
 

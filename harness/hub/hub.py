@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import procs
 from ..errors import InfrastructureError
 from .broker import Broker
+from .c2dqueue import DEFAULT_TTL
 from .recorder import Recorder
 from .registry import Registry
 from .service import HubService
@@ -91,9 +92,10 @@ class Hub:
             raise InfrastructureError("the hub is not running")
         return self.service
 
-    def send_c2d(self, device_id: str, payload, properties: dict | None = None) -> str:
-        """A cloud-to-device message to ``devices/{id}/messages/devicebound/``; returns its message id."""
-        return self._service().send_c2d(device_id, payload, properties)
+    def send_c2d(self, device_id: str, payload, properties: dict | None = None, ttl: float = DEFAULT_TTL) -> str:
+        """A cloud-to-device message to ``devices/{id}/messages/devicebound/``; returns its message id.
+        Queued while the device is not connected and subscribed, for up to ``ttl`` seconds."""
+        return self._service().send_c2d(device_id, payload, properties, ttl)
 
     def invoke_method(self, device_id: str, method: str, payload=None, timeout: float = 30.0) -> dict:
         """A direct-method call; returns ``{"status", "payload", ...}`` (504 when the device did not answer)."""

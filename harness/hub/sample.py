@@ -50,7 +50,7 @@ class SampleDevice:
                  cert=None, token: str | None = None, sas_expiry: int | None = None, sas_hub_host: str | None = None,
                  sas_device_id: str | None = None, nul_username: bool = False, api_version: str = "2021-04-12",
                  client_type: str = DEFAULT_CLIENT_TYPE, keepalive: int = 240, ipv6: bool = False,
-                 auto_subscribe: bool = True):
+                 auto_subscribe: bool = True, clean_session: bool = True):
         self.lab, self.device_id, self.transport = lab, device_id, transport
         self.hub_host = lab.registry.hub_host
         identity = lab.registry.get(device_id)
@@ -73,7 +73,7 @@ class SampleDevice:
         self._cond = threading.Condition()
         self._rid = 0
         self.client = _LabClient(mqtt.CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv311,
-                                 clean_session=True, connect_tcp=lab.connect_tcp, address=self.address)
+                                 clean_session=clean_session, connect_tcp=lab.connect_tcp, address=self.address)
         user = self.username + ("\0" if nul_username else "")
         self.client.username_pw_set(user, self.password)
         if transport == "mqtts":

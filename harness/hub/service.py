@@ -26,12 +26,14 @@ The service side (Python: :class:`HubService`, CLI: :mod:`.commands`, Robot:
   answers on ``$iothub/methods/res/{status}/?$rid={rid}``; the answer is returned and
   recorded as hub event ``method_response``),
 - cloud-to-device messages: ``devices/{id}/messages/devicebound/{property bag}``
-  (system properties ``$.mid`` and ``$.to`` first, as IoT Hub sends them; not queued
-  for offline devices).
+  (system properties ``$.mid`` and ``$.to`` first, as IoT Hub sends them). A device that
+  is not connected and subscribed gets them later: they wait in its queue (c2dqueue.py:
+  at most 50, each for its time to live), fed by the gateway's ``connect``,
+  ``subscribed`` and ``disconnect`` events.
 
 Each of these is a hub event (topic ``lab/hub/events``): ``twin_updated`` (with
 ``side``: ``reported`` or ``desired``), ``method_invoked``, ``method_response``,
-``c2d_sent``. Twins live in memory for the hub's lifetime; tags come from the
+``c2d_queued``, ``c2d_sent`` (``queued_s``: how long it waited), ``c2d_expired``. Twins live in memory for the hub's lifetime; tags come from the
 registry.
 
 Other processes (the ``harness`` CLI) make requests over MQTT: JSON on
@@ -52,6 +54,7 @@ from urllib.parse import parse_qsl, quote
 import paho.mqtt.client as mqtt
 
 from ..errors import DeviceFailure, InfrastructureError, InputError
+from .c2dqueue import DEFAULT_TTL, C2DMessage, C2DQueue
 from .topics import HUB_EVENTS_TOPIC
 
 INTERNAL = "hubint"
@@ -106,6 +109,7 @@ class HubService:
         self._log = log or (lambda msg: None)
         self.twins: dict[str, Twin] = {}
         self.method_responses: list[dict] = []
+        self.c2d = C2DQueue()
         self._lock = threading.Condition()
         self._pending: dict[tuple[str, str], dict | None] = {}
         self._rid = 0
@@ -136,8 +140,9 @@ class HubService:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if not reason_code.is_failure:
+            self.c2d.broker_restarted()  # (re)connected: no device session survived a broker restart
             client.subscribe([(f"{INTERNAL}/+/twin/GET/#", 1), (f"{INTERNAL}/+/twin/PATCH/properties/reported/#", 1),
-                              (f"{INTERNAL}/+/methods/res/#", 1), (REQUEST_TOPIC, 1)])
+                              (f"{INTERNAL}/+/methods/res/#", 1), (REQUEST_TOPIC, 1), (HUB_EVENTS_TOPIC, 1)])
 
     # -- events ---------------------------------------------------------------
     def emit(self, **event) -> None:
@@ -177,18 +182,59 @@ class HubService:
         return version
 
     # -- cloud-to-device --------------------------------------------------------
-    def send_c2d(self, device_id: str, payload: bytes | str, properties: dict | None = None) -> str:
-        """A cloud-to-device message; returns its message id."""
+    def send_c2d(self, device_id: str, payload: bytes | str, properties: dict | None = None,
+                 ttl: float = DEFAULT_TTL) -> str:
+        """A cloud-to-device message; returns its message id. Delivered now when the device is
+        connected and subscribed, else queued for up to ``ttl`` seconds (InputError when the
+        device's queue is full, as IoT Hub refuses it)."""
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         if len(data) > C2D_MAX:
             raise InputError(f"cloud-to-device message of {len(data)} bytes: IoT Hub's limit is {C2D_MAX}")
+        if not ttl or float(ttl) <= 0:
+            raise InputError(f"cloud-to-device time to live {ttl!r}: must be a positive number of seconds")
         mid = str(uuid.uuid4())
         props = {"$.mid": mid, "$.to": f"/devices/{device_id}/messages/deviceBound", **(properties or {})}
         bag = "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in props.items())
-        self._publish(f"devices/{device_id}/messages/devicebound/{bag}", data)
-        self.emit(event="c2d_sent", device_id=device_id, message_id=mid, payload_len=len(data),
-                  properties={k: str(v) for k, v in (properties or {}).items()})
+        now = time.time()
+        msg = C2DMessage(device_id, mid, f"devices/{device_id}/messages/devicebound/{bag}", data, now,
+                         now + float(ttl), {k: str(v) for k, v in (properties or {}).items()})
+        if self.c2d.offer(msg):
+            self._deliver_c2d(msg)
+        else:
+            self.emit(event="c2d_queued", device_id=device_id, message_id=mid, payload_len=len(data),
+                      depth=self.c2d.depth(device_id))
+        self._report_expired()
         return mid
+
+    def _deliver_c2d(self, msg: C2DMessage) -> None:
+        self._publish(msg.topic, msg.payload)
+        self.emit(event="c2d_sent", device_id=msg.device_id, message_id=msg.message_id,
+                  payload_len=len(msg.payload), properties=msg.properties,
+                  queued_s=round(time.time() - msg.enqueued, 3))
+
+    def _report_expired(self) -> None:
+        for msg in self.c2d.take_expired():
+            self.emit(event="c2d_expired", device_id=msg.device_id, message_id=msg.message_id,
+                      queued_s=round(time.time() - msg.enqueued, 3))
+
+    def _hub_event(self, raw: bytes) -> None:
+        """The gateway's view of device sessions drives the C2D queues."""
+        ev = json.loads(raw)
+        name, device_id = ev.get("event"), ev.get("device_id")
+        if not device_id:
+            return
+        if name == "connect":
+            due = self.c2d.connected(device_id, bool(ev.get("clean_session", True)))
+        elif name == "subscribed":
+            due = self.c2d.subscribed(device_id, list(ev.get("topics") or []))
+        elif name == "disconnect":
+            self.c2d.disconnected(device_id)
+            due = []
+        else:
+            return
+        for msg in due:
+            self._deliver_c2d(msg)
+        self._report_expired()
 
     # -- direct methods ---------------------------------------------------------
     def invoke_method(self, device_id: str, method: str, payload=None, timeout: float = 30.0) -> dict:
@@ -239,6 +285,9 @@ class HubService:
         try:
             if msg.topic == REQUEST_TOPIC:
                 threading.Thread(target=self._serve_request, args=(msg.payload,), daemon=True).start()
+                return
+            if msg.topic == HUB_EVENTS_TOPIC:
+                self._hub_event(msg.payload)
                 return
             parts = msg.topic.split("/")
             if len(parts) < 4 or parts[0] != INTERNAL:
@@ -306,7 +355,8 @@ class HubService:
             if not device:
                 raise InputError("request needs a device_id")
             if op == "c2d":
-                result = {"message_id": self.send_c2d(device, req.get("payload", ""), req.get("properties"))}
+                result = {"message_id": self.send_c2d(device, req.get("payload", ""), req.get("properties"),
+                                                      float(req.get("ttl") or DEFAULT_TTL))}
             elif op == "method":
                 result = self.invoke_method(device, req.get("method", ""), req.get("payload"),
                                             float(req.get("timeout", 30)))

@@ -48,10 +48,13 @@ class HubKeywords:
 
     # -- service side --------------------------------------------------------
     @keyword
-    def send_c2d_message(self, device: str, text: str, lab: str | None = None, **properties) -> str:
+    def send_c2d_message(self, device: str, text: str, lab: str | None = None, ttl: float = 3600,
+                         **properties) -> str:
         """Send a cloud-to-device message to ``devices/{device}/messages/devicebound/`` with
-        application ``properties`` (``name=value``); returns its message id (``$.mid``)."""
-        mid = self._lab(lab).hub.send_c2d(device, text, {k: str(v) for k, v in properties.items()})
+        application ``properties`` (``name=value``); returns its message id (``$.mid``). A device
+        that is not connected and subscribed gets it later (IoT Hub's queue: 50 messages, each
+        for ``ttl`` seconds)."""
+        mid = self._lab(lab).hub.send_c2d(device, text, {k: str(v) for k, v in properties.items()}, float(ttl))
         logger.info(f"C2D to {device}: {text!r} properties {properties} (message id {mid})")
         return mid
 
