@@ -33,8 +33,8 @@ The service side (Python: :class:`HubService`, CLI: :mod:`.commands`, Robot:
 
 Each of these is a hub event (topic ``lab/hub/events``): ``twin_updated`` (with
 ``side``: ``reported`` or ``desired``), ``method_invoked``, ``method_response``,
-``c2d_queued``, ``c2d_sent`` (``queued_s``: how long it waited), ``c2d_expired``. Twins live in memory for the hub's lifetime; tags come from the
-registry.
+``c2d_queued``, ``c2d_sent`` (``queued_s``: how long it waited), ``c2d_expired``.
+Twins live in memory for the hub's lifetime; tags come from the registry.
 
 Other processes (the ``harness`` CLI) make requests over MQTT: JSON on
 ``lab/hub/service/request`` (``{"id": …, "op": "c2d" | "method" | "desired" | "twin", …}``),
